@@ -1,0 +1,269 @@
+package bus
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/propagation"
+	"google.golang.org/protobuf/proto"
+)
+
+// Header names set on every published message.
+const (
+	HeaderSpecVersion = "ce-specversion"
+	HeaderID          = "ce-id"
+	HeaderType        = "ce-type"
+	HeaderSource      = "ce-source"
+	HeaderTime        = "ce-time"
+	HeaderSubject     = "ce-subject"
+	HeaderContentType = "content-type"
+	HeaderMsgID       = jetstream.MsgIDHeader // "Nats-Msg-Id", equal to ce-id
+	HeaderTraceParent = "traceparent"
+	HeaderTraceState  = "tracestate"
+
+	// SpecVersion is the CloudEvents version written to ce-specversion.
+	SpecVersion = "1.0"
+	// ContentTypeProtobuf is the content-type of PublishProto events.
+	ContentTypeProtobuf = "application/protobuf"
+	// ContentTypeJSON is the content-type of JSON data records.
+	ContentTypeJSON = "application/json"
+)
+
+// Event is a CloudEvent carried in a NATS message: the attributes travel as
+// headers and Data is the message body.
+type Event struct {
+	// ID is ce-id and Nats-Msg-Id. Publishing the same ID twice within the
+	// stream's Duplicates window stores the event once. Empty: a random UUID.
+	ID string
+	// Type is ce-type, e.g. "aifactory.catalog.v1.ContractPublished" (required).
+	Type string
+	// Source is ce-source; Publish fills it from Bus.Source when empty.
+	Source string
+	// Subject is ce-subject, the thing the event is about (optional), e.g. a
+	// product id. Not to be confused with the NATS subject.
+	Subject string
+	// Time is ce-time (default: now), written as RFC 3339 with nanoseconds.
+	Time time.Time
+	// ContentType is the content-type of Data, e.g. "application/json".
+	ContentType string
+	// Data is the message body.
+	Data []byte
+	// Headers are extra headers, sent as given; the CloudEvents and trace
+	// headers above take precedence. EventFromMsg puts every header it does
+	// not map to a field here.
+	Headers nats.Header
+}
+
+// Ack is the JetStream acknowledgement of a published event.
+type Ack struct {
+	Stream   string
+	Sequence uint64
+	// Duplicate is true when the stream already held an event with this ID
+	// within its deduplication window; nothing new was stored and Sequence
+	// is that of the original.
+	Duplicate bool
+}
+
+// propagator is fixed to W3C trace context so traceparent is written and
+// read even when the process has not configured a global propagator.
+var propagator = propagation.TraceContext{}
+
+// headerCarrier adapts nats.Header (case-sensitive keys) to the
+// OpenTelemetry TextMapCarrier; keys are lower case, as propagators use them.
+type headerCarrier nats.Header
+
+func (c headerCarrier) Get(key string) string {
+	if v := nats.Header(c).Get(key); v != "" {
+		return v
+	}
+	// Tolerate publishers that canonicalised the key (Traceparent).
+	for k, vs := range c {
+		if strings.EqualFold(k, key) && len(vs) > 0 {
+			return vs[0]
+		}
+	}
+	return ""
+}
+
+func (c headerCarrier) Set(key, value string) { nats.Header(c).Set(strings.ToLower(key), value) }
+
+func (c headerCarrier) Keys() []string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// InjectTrace writes the W3C traceparent/tracestate of ctx's span into h.
+func InjectTrace(ctx context.Context, h nats.Header) {
+	propagator.Inject(ctx, headerCarrier(h))
+}
+
+// ContextWithTrace returns ctx carrying the remote span context found in h's
+// traceparent/tracestate, so spans started from it are children of the
+// publisher's span. Without a valid traceparent it returns ctx unchanged.
+func ContextWithTrace(ctx context.Context, h nats.Header) context.Context {
+	return propagator.Extract(ctx, headerCarrier(h))
+}
+
+// newID returns a random (version 4) UUID.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error (Go 1.24+)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// message builds the NATS message for ev on subject.
+func (b *Bus) message(ctx context.Context, subject string, ev Event) (*nats.Msg, Event, error) {
+	if err := validateSubject(subject, false); err != nil {
+		return nil, ev, err
+	}
+	if ev.Type == "" {
+		return nil, ev, fmt.Errorf("bus: publish to %s: event Type (ce-type) is required", subject)
+	}
+	if ev.ID == "" {
+		ev.ID = newID()
+	}
+	if ev.Source == "" {
+		ev.Source = b.Source
+	}
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	h := make(nats.Header, len(ev.Headers)+10)
+	for k, vs := range ev.Headers {
+		h[k] = append([]string(nil), vs...)
+	}
+	h.Set(HeaderSpecVersion, SpecVersion)
+	h.Set(HeaderID, ev.ID)
+	h.Set(HeaderMsgID, ev.ID)
+	h.Set(HeaderType, ev.Type)
+	h.Set(HeaderSource, ev.Source)
+	h.Set(HeaderTime, ev.Time.UTC().Format(time.RFC3339Nano))
+	if ev.Subject != "" {
+		h.Set(HeaderSubject, ev.Subject)
+	} else {
+		h.Del(HeaderSubject)
+	}
+	if ev.ContentType != "" {
+		h.Set(HeaderContentType, ev.ContentType)
+	}
+	InjectTrace(ctx, h)
+	return &nats.Msg{Subject: subject, Header: h, Data: ev.Data}, ev, nil
+}
+
+// Publish stores ev on subject and waits for the JetStream ack. A nil error
+// means the event is stored (or was already stored: Ack.Duplicate). The
+// subject must be captured by a stream; otherwise the publish fails with
+// jetstream.ErrNoStreamResponse.
+func (b *Bus) Publish(ctx context.Context, subject string, ev Event) (Ack, error) {
+	msg, ev, err := b.message(ctx, subject, ev)
+	if err != nil {
+		return Ack{}, err
+	}
+	pa, err := b.js.PublishMsg(ctx, msg)
+	if err != nil {
+		return Ack{}, fmt.Errorf("bus: publish %s (ce-type %s, ce-id %s): %w", subject, ev.Type, ev.ID, err)
+	}
+	return Ack{Stream: pa.Stream, Sequence: pa.Sequence, Duplicate: pa.Duplicate}, nil
+}
+
+// PublishOption sets an optional attribute of an event built by PublishProto.
+type PublishOption func(*Event)
+
+// WithID sets ce-id / Nats-Msg-Id (default: a random UUID). Derive it from
+// the business key to make retried publishes idempotent.
+func WithID(id string) PublishOption { return func(e *Event) { e.ID = id } }
+
+// WithEventSubject sets ce-subject, the thing the event is about.
+func WithEventSubject(s string) PublishOption { return func(e *Event) { e.Subject = s } }
+
+// WithTime sets ce-time (default: now).
+func WithTime(t time.Time) PublishOption { return func(e *Event) { e.Time = t } }
+
+// WithHeader adds an extra header.
+func WithHeader(key, value string) PublishOption {
+	return func(e *Event) {
+		if e.Headers == nil {
+			e.Headers = nats.Header{}
+		}
+		e.Headers.Add(key, value)
+	}
+}
+
+// PublishProto publishes msg in protobuf binary encoding with content-type
+// application/protobuf and ce-type set to the message's full name (e.g.
+// "aifactory.catalog.v1.ContractPublished").
+func (b *Bus) PublishProto(ctx context.Context, subject string, msg proto.Message, opts ...PublishOption) (Ack, error) {
+	if msg == nil {
+		return Ack{}, fmt.Errorf("bus: publish %s: nil proto message", subject)
+	}
+	data, err := proto.Marshal(msg)
+	if err != nil {
+		return Ack{}, fmt.Errorf("bus: publish %s: marshal %s: %w", subject, msg.ProtoReflect().Descriptor().FullName(), err)
+	}
+	ev := Event{
+		Type:        string(msg.ProtoReflect().Descriptor().FullName()),
+		ContentType: ContentTypeProtobuf,
+		Data:        data,
+	}
+	for _, o := range opts {
+		o(&ev)
+	}
+	return b.Publish(ctx, subject, ev)
+}
+
+// ErrNotCloudEvent is returned by EventFromMsg for a message without the
+// required CloudEvents headers (ce-specversion, ce-id, ce-type).
+var ErrNotCloudEvent = errors.New("bus: message is not a CloudEvent")
+
+// EventFromMsg reads the CloudEvent carried by a received message. Headers
+// that are not CloudEvents attributes, content-type or trace context (for
+// example Nats-Msg-Id or application headers) are returned in Event.Headers.
+func EventFromMsg(m jetstream.Msg) (Event, error) {
+	return ParseEvent(m.Headers(), m.Data())
+}
+
+// ParseEvent is EventFromMsg for headers and data obtained another way: a
+// core nats.Msg, or a stored message read with Stream.GetMsg.
+func ParseEvent(h nats.Header, data []byte) (Event, error) {
+	ev := Event{
+		ID:          h.Get(HeaderID),
+		Type:        h.Get(HeaderType),
+		Source:      h.Get(HeaderSource),
+		Subject:     h.Get(HeaderSubject),
+		ContentType: h.Get(HeaderContentType),
+		Data:        data,
+	}
+	if h.Get(HeaderSpecVersion) == "" || ev.ID == "" || ev.Type == "" {
+		return ev, fmt.Errorf("%w: missing %s, %s or %s", ErrNotCloudEvent, HeaderSpecVersion, HeaderID, HeaderType)
+	}
+	if ts := h.Get(HeaderTime); ts != "" {
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil {
+			return ev, fmt.Errorf("bus: event %s: invalid %s %q: %w", ev.ID, HeaderTime, ts, err)
+		}
+		ev.Time = t
+	}
+	for k, vs := range h {
+		switch k {
+		case HeaderSpecVersion, HeaderID, HeaderType, HeaderSource, HeaderTime, HeaderSubject,
+			HeaderContentType, HeaderTraceParent, HeaderTraceState:
+			continue
+		}
+		if ev.Headers == nil {
+			ev.Headers = nats.Header{}
+		}
+		ev.Headers[k] = append([]string(nil), vs...)
+	}
+	return ev, nil
+}
