@@ -26,7 +26,8 @@ type StreamSpec struct {
 	MaxBytes int64
 	// MaxMsgSize bounds one message; 0 uses the server's max_payload.
 	MaxMsgSize int32
-	// Duplicates is the Nats-Msg-Id deduplication window (0 = 2 minutes).
+	// Duplicates is the Nats-Msg-Id deduplication window (0 = 2 minutes, or
+	// MaxAge when that is shorter; the server requires Duplicates <= MaxAge).
 	Duplicates time.Duration
 	// Storage is file (the zero value) or memory.
 	Storage jetstream.StorageType
@@ -60,7 +61,7 @@ var (
 )
 
 // DataRetention is the MaxAge of a domain's DATA_<DOMAIN> stream.
-const DataRetention = 7 * day
+const DataRetention = 7 * 24 * time.Hour
 
 func std(name, subject, desc string, maxAge time.Duration) StreamSpec {
 	return StreamSpec{

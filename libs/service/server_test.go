@@ -520,7 +520,7 @@ func TestStatusHelpers(t *testing.T) {
 		msg      string
 		resource string
 	}{
-		{"failed precondition", pre, codes.FailedPrecondition, "contract cannot be published; field price: type changed", ""},
+		{"failed precondition", pre, codes.FailedPrecondition, "contract cannot be published", ""},
 		{"failed precondition without details", FailedPrecondition("busy", nil), codes.FailedPrecondition, "busy", ""},
 		{"not found", NotFound("data product", "catalog.items"), codes.NotFound, `data product "catalog.items" not found`, "catalog.items"},
 		{"already exists", AlreadyExists("domain", "sales"), codes.AlreadyExists, `domain "sales" already exists`, "sales"},

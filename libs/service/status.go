@@ -59,11 +59,9 @@ func (v *Violations) Err() error {
 // violation per unmet condition (Type such as "CONTRACT_BREAKING", Subject the
 // thing concerned, Description for a human).
 func FailedPrecondition(msg string, violations []*errdetails.PreconditionFailure_Violation) error {
-	parts := []string{msg}
-	for _, v := range violations {
-		parts = append(parts, v.GetSubject()+": "+v.GetDescription())
-	}
-	st := status.New(codes.FailedPrecondition, strings.Join(parts, "; "))
+	// The message stays a one-line summary; the violations travel as details
+	// (grpcurl and factoryctl print them one per line).
+	st := status.New(codes.FailedPrecondition, msg)
 	if len(violations) == 0 {
 		return st.Err()
 	}

@@ -134,6 +134,25 @@ func TestMigrateFailureRollsBack(t *testing.T) {
 	})
 }
 
+// TestMigrateConflictInFile: a unique violation inside a migration is the
+// file's own error, not a sign that another process applied it.
+func TestMigrateConflictInFile(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		fsys := fstest.MapFS{"0001_dup.sql": {Data: []byte(`
+CREATE TABLE d (id TEXT PRIMARY KEY);
+INSERT INTO d VALUES ('x');
+INSERT INTO d VALUES ('x');
+`)}}
+		err := db.Migrate(t.Context(), "svc", fsys)
+		if !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("err = %v, want ErrConflict", err)
+		}
+		if got := appliedVersions(t, db, "svc"); got != "" {
+			t.Fatalf("applied %q, want nothing", got)
+		}
+	})
+}
+
 func TestMigrateBadFiles(t *testing.T) {
 	db := storetest.SQLite(t)
 	for name, fsys := range map[string]fstest.MapFS{
@@ -189,6 +208,7 @@ func runConcurrently(t *testing.T, dbs []*store.DB) {
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("%s: %d transaction retries", dbs[0].Engine(), dbs[0].Stats().TxRetries)
 	if got := appliedVersions(t, dbs[0], "catalog"); got != "0001,0002,0003" {
 		t.Fatalf("applied %q", got)
 	}

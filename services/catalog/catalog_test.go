@@ -2,9 +2,9 @@ package catalog_test
 
 import (
 	"context"
-	"log/slog"
 	"crypto/rand"
 	"encoding/hex"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"

@@ -379,7 +379,7 @@ func TestListSearchAndPaging(t *testing.T) {
 		}
 		h.mustProduct("alice", logistics, "shipments", 0, "ops")
 		if _, err := h.as("alice").PublishContract(ctx, &catalogv1.PublishContractRequest{
-			Source: &catalogv1.PublishContractRequest_OdcsYaml{OdcsYaml: h.example("sales-orders.odcs.yaml", sales)},
+			Source:  &catalogv1.PublishContractRequest_OdcsYaml{OdcsYaml: h.example("sales-orders.odcs.yaml", sales)},
 			Product: "p03"}); err == nil {
 			t.Fatal("a contract naming another product was accepted")
 		}
@@ -517,7 +517,7 @@ func TestEventsRebuildState(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := alice.UpdateDataProduct(ctx, &catalogv1.UpdateDataProductRequest{
-			Product: &catalogv1.DataProduct{Domain: sales, Name: "orders", Title: "Orders", Compatibility: catalogv1.CompatibilityMode_COMPATIBILITY_MODE_FULL},
+			Product:    &catalogv1.DataProduct{Domain: sales, Name: "orders", Title: "Orders", Compatibility: catalogv1.CompatibilityMode_COMPATIBILITY_MODE_FULL},
 			UpdateMask: []string{"title", "compatibility"}}); err != nil {
 			t.Fatal(err)
 		}

@@ -108,4 +108,3 @@ func run(args []string) error {
 	}
 	return serveErr
 }
-

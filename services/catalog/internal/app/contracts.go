@@ -139,8 +139,10 @@ func compatibility(prod *catalogv1.DataProduct, cand *candidate, history []*cata
 }
 
 // violationsErr is the FailedPrecondition of an incompatible publish, with
-// one PreconditionFailure violation per problem.
-func violationsErr(prod *catalogv1.DataProduct, version string, vs []*catalogv1.Violation) error {
+// one PreconditionFailure violation per problem (subject = field, type =
+// rule) and the structured CheckCompatibilityResponse beside it, so clients
+// can show old → new values without a second call.
+func violationsErr(prod *catalogv1.DataProduct, version string, vs []*catalogv1.Violation, compared []string) error {
 	details := make([]*errdetails.PreconditionFailure_Violation, 0, len(vs))
 	for _, x := range vs {
 		details = append(details, &errdetails.PreconditionFailure_Violation{
@@ -150,9 +152,16 @@ func violationsErr(prod *catalogv1.DataProduct, version string, vs []*catalogv1.
 		})
 	}
 	mode := strings.TrimPrefix(prod.GetCompatibility().String(), "COMPATIBILITY_MODE_")
-	return service.FailedPrecondition(
+	err := service.FailedPrecondition(
 		fmt.Sprintf("contract %s of %s/%s is incompatible under %s: %d violation(s)", version, prod.GetDomain(), prod.GetName(), mode, len(vs)),
 		details)
+	withCheck, derr := status.Convert(err).WithDetails(&catalogv1.CheckCompatibilityResponse{
+		Mode: prod.GetCompatibility(), Violations: vs, ComparedVersions: compared,
+	})
+	if derr != nil {
+		return err
+	}
+	return withCheck.Err()
 }
 
 func describeViolation(x *catalogv1.Violation) string {
@@ -204,11 +213,11 @@ func (s *Service) PublishContract(ctx context.Context, src ContractSource) (*Pub
 	}
 	prod, stored, err := s.repo.PublishContract(ctx, c.Domain, c.Product,
 		func(prod *catalogv1.DataProduct, history []*catalogv1.Contract) (*catalogv1.DataProduct, *catalogv1.Contract, []Event, error) {
-			if vs, _ := compatibility(prod, cand, history); len(vs) > 0 {
+			if vs, compared := compatibility(prod, cand, history); len(vs) > 0 {
 				if slices.ContainsFunc(vs, func(x *catalogv1.Violation) bool { return x.GetRule() == "version_exists" }) {
 					return nil, nil, nil, service.AlreadyExists("contract version", fmt.Sprintf("%s/%s %s", c.Domain, c.Product, c.Version))
 				}
-				return nil, nil, nil, violationsErr(prod, c.Version, vs)
+				return nil, nil, nil, violationsErr(prod, c.Version, vs, compared)
 			}
 			nc := proto.Clone(c).(*catalogv1.Contract)
 			nc.CreatedAt = timestamppb.New(s.now())

@@ -235,9 +235,12 @@ func exactDecimal(n *yaml.Node) (*big.Rat, bool) {
 }
 
 func (p *parser) contract(root *yaml.Node) (*catalogv1.Contract, error) {
+	if root.Kind != yaml.MappingNode {
+		return nil, perr("", "the document must be a mapping of ODCS fields")
+	}
 	entries, err := mapping(root, "")
 	if err != nil {
-		return nil, perr("", "the document must be a mapping of ODCS fields")
+		return nil, err
 	}
 	c := &catalogv1.Contract{}
 	var apiVersion, kind string

@@ -371,10 +371,20 @@ func seqNode() *yaml.Node { return &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!s
 
 func strNode(v string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
-	if strings.Contains(v, "\n") {
+	switch {
+	case strings.Contains(v, "\n"):
 		n.Style = yaml.LiteralStyle
+	case yaml11Bool[v]:
+		// YAML 1.1 readers (PyYAML, many ODCS tools) take these for
+		// booleans; quote them.
+		n.Style = yaml.DoubleQuotedStyle
 	}
 	return n
+}
+
+var yaml11Bool = map[string]bool{
+	"y": true, "Y": true, "yes": true, "Yes": true, "YES": true, "n": true, "N": true, "no": true, "No": true, "NO": true,
+	"on": true, "On": true, "ON": true, "off": true, "Off": true, "OFF": true,
 }
 
 func intNode(v int64) *yaml.Node {
