@@ -224,6 +224,17 @@ func TestPublishBreakingAndCompatible(t *testing.T) {
 		if len(ports) != 2 || ports[0].GetStatus() != catalogv1.PortStatus_PORT_STATUS_ACTIVE || ports[1].GetName() != "v2" {
 			t.Fatalf("ports = %v", ports)
 		}
+		// The example's 2.0.0 is a draft: its port serves nothing until activated.
+		if ports[1].GetStatus() != catalogv1.PortStatus_PORT_STATUS_DRAFT {
+			t.Fatalf("port v2 status = %v, want DRAFT for a draft-only major", ports[1].GetStatus())
+		}
+		r, err := alice.SetContractStatus(ctx, &catalogv1.SetContractStatusRequest{Domain: sales, Product: "orders", Version: "2.0.0", Status: catalogv1.ContractStatus_CONTRACT_STATUS_ACTIVE})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.GetProduct().GetOutputPorts()[1].GetStatus(); got != catalogv1.PortStatus_PORT_STATUS_ACTIVE {
+			t.Fatalf("port v2 after activation = %v", got)
+		}
 
 		// Deprecate then retire v1; the lifecycle does not go back.
 		for _, st := range []catalogv1.ContractStatus{catalogv1.ContractStatus_CONTRACT_STATUS_DEPRECATED, catalogv1.ContractStatus_CONTRACT_STATUS_RETIRED} {

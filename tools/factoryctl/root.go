@@ -92,6 +92,7 @@ $FACTORY_DATA_DIR/admin.token (./.factory/admin.token).`,
 		newCatalogCmd(a),
 		newVersionCmd(),
 		newDevCmd(),
+		newTokenCmd(a),
 	)
 	return root
 }

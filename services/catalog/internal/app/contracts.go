@@ -268,7 +268,9 @@ func (s *Service) CheckCompatibility(ctx context.Context, src ContractSource) (*
 }
 
 // refreshProduct recomputes the product's output ports and the field names
-// and classifications of its newest contract from all its versions.
+// and classifications of its newest contract from all its versions. A port
+// follows the newest non-draft version of its major; a major with only
+// drafts is a DRAFT port.
 func refreshProduct(p *catalogv1.DataProduct, all []*catalogv1.Contract) {
 	type port struct {
 		latest *catalogv1.Contract
@@ -277,13 +279,21 @@ func refreshProduct(p *catalogv1.DataProduct, all []*catalogv1.Contract) {
 	ports := map[int64]*port{}
 	var newest *catalogv1.Contract
 	var newestV contract.Semver
+	isDraft := func(c *catalogv1.Contract) bool {
+		return c.GetStatus() == catalogv1.ContractStatus_CONTRACT_STATUS_DRAFT
+	}
 	for _, c := range all {
 		v, err := contract.ParseSemver(c.GetVersion())
 		if err != nil {
 			continue
 		}
-		if pt := ports[v.Major]; pt == nil || v.Compare(pt.v) > 0 {
+		pt := ports[v.Major]
+		switch {
+		case pt == nil:
 			ports[v.Major] = &port{latest: c, v: v}
+		case isDraft(pt.latest) && !isDraft(c),
+			isDraft(pt.latest) == isDraft(c) && v.Compare(pt.v) > 0:
+			pt.latest, pt.v = c, v
 		}
 		if newest == nil || v.Compare(newestV) > 0 {
 			newest, newestV = c, v
@@ -299,6 +309,8 @@ func refreshProduct(p *catalogv1.DataProduct, all []*catalogv1.Contract) {
 		pt := ports[m]
 		st := catalogv1.PortStatus_PORT_STATUS_ACTIVE
 		switch pt.latest.GetStatus() {
+		case catalogv1.ContractStatus_CONTRACT_STATUS_DRAFT:
+			st = catalogv1.PortStatus_PORT_STATUS_DRAFT
 		case catalogv1.ContractStatus_CONTRACT_STATUS_DEPRECATED:
 			st = catalogv1.PortStatus_PORT_STATUS_DEPRECATED
 		case catalogv1.ContractStatus_CONTRACT_STATUS_RETIRED:

@@ -407,12 +407,22 @@ func floatNode(v float64) *yaml.Node {
 	case v == math.Trunc(v) && math.Abs(v) < 1e15:
 		n.Tag, n.Value = "!!int", strconv.FormatFloat(v, 'f', -1, 64)
 	default:
-		n.Value = strconv.FormatFloat(v, 'g', -1, 64)
-		if !strings.ContainsAny(n.Value, ".eEn") {
-			n.Value += ".0"
-		}
+		n.Value = withDot(strconv.FormatFloat(v, 'g', -1, 64))
 	}
 	return n
+}
+
+// withDot makes sure a float's mantissa has a decimal point ("1e+21" →
+// "1.0e+21"): YAML 1.1 readers take a float without one for a string.
+func withDot(s string) string {
+	mant, exp, hasExp := strings.Cut(s, "e")
+	if !strings.Contains(mant, ".") {
+		mant += ".0"
+	}
+	if hasExp {
+		return mant + "e" + exp
+	}
+	return mant
 }
 
 // percentNode writes a share (0.05) as a percentage (5) in decimal
@@ -433,7 +443,11 @@ func percentNode(share float64) *yaml.Node {
 	r.Mul(r, big.NewRat(100, 1))
 	v := r.FloatString(decimals)
 	tag := "!!float"
-	if !strings.Contains(v, ".") {
+	switch {
+	case len(v) > 20:
+		// Very large or small: keep the exponent notation, shifted by two.
+		v = withDot(mant) + "e" + fmt.Sprintf("%+03d", e+2)
+	case !strings.Contains(v, "."):
 		tag = "!!int"
 	}
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: v}

@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+
+	"github.com/aifactory/aifactory/tools/factoryctl/internal/devserver"
 )
 
 // Environment variables read by this package.
@@ -27,11 +29,11 @@ const (
 
 // Defaults of the dev mesh (`make run` / `factoryctl dev`).
 const (
-	DefaultAddr    = "127.0.0.1:7100"
-	DefaultDataDir = ".factory"
+	DefaultAddr    = devserver.DefaultGRPCAddr
+	DefaultDataDir = devserver.DefaultDataDir
 	// AdminTokenFile is the name of the file, in the data dir, to which the
 	// dev mesh writes its admin token.
-	AdminTokenFile = "admin.token"
+	AdminTokenFile = devserver.AdminTokenFile
 )
 
 // Env looks up an environment variable; os.Getenv in production, a map in

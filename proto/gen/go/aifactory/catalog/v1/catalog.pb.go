@@ -145,7 +145,8 @@ func (ProductStatus) EnumDescriptor() ([]byte, []int) {
 	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{1}
 }
 
-// PortStatus is the lifecycle of an output port.
+// PortStatus is the lifecycle of an output port, which follows the newest
+// non-draft contract version of its major.
 type PortStatus int32
 
 const (
@@ -153,6 +154,8 @@ const (
 	PortStatus_PORT_STATUS_ACTIVE      PortStatus = 1
 	PortStatus_PORT_STATUS_DEPRECATED  PortStatus = 2
 	PortStatus_PORT_STATUS_RETIRED     PortStatus = 3
+	// Only draft versions exist for the major: nothing is served yet.
+	PortStatus_PORT_STATUS_DRAFT PortStatus = 4
 )
 
 // Enum value maps for PortStatus.
@@ -162,12 +165,14 @@ var (
 		1: "PORT_STATUS_ACTIVE",
 		2: "PORT_STATUS_DEPRECATED",
 		3: "PORT_STATUS_RETIRED",
+		4: "PORT_STATUS_DRAFT",
 	}
 	PortStatus_value = map[string]int32{
 		"PORT_STATUS_UNSPECIFIED": 0,
 		"PORT_STATUS_ACTIVE":      1,
 		"PORT_STATUS_DEPRECATED":  2,
 		"PORT_STATUS_RETIRED":     3,
+		"PORT_STATUS_DRAFT":       4,
 	}
 )
 
@@ -292,7 +297,8 @@ type OutputPort struct {
 	// "v<major>", e.g. "v1".
 	Name  string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Major int32  `protobuf:"varint,2,opt,name=major,proto3" json:"major,omitempty"`
-	// Newest published version within the major.
+	// Newest non-draft version within the major (the newest draft when the
+	// major has only drafts).
 	LatestVersion string     `protobuf:"bytes,3,opt,name=latest_version,json=latestVersion,proto3" json:"latest_version,omitempty"`
 	Status        PortStatus `protobuf:"varint,4,opt,name=status,proto3,enum=aifactory.catalog.v1.PortStatus" json:"status,omitempty"`
 	// Subject the data is read from: data.<domain>.<product>.v<major>
@@ -2545,13 +2551,14 @@ const file_aifactory_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x14PRODUCT_STATUS_DRAFT\x10\x01\x12\x19\n" +
 	"\x15PRODUCT_STATUS_ACTIVE\x10\x02\x12\x1d\n" +
 	"\x19PRODUCT_STATUS_DEPRECATED\x10\x03\x12\x1a\n" +
-	"\x16PRODUCT_STATUS_RETIRED\x10\x04*v\n" +
+	"\x16PRODUCT_STATUS_RETIRED\x10\x04*\x8d\x01\n" +
 	"\n" +
 	"PortStatus\x12\x1b\n" +
 	"\x17PORT_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12PORT_STATUS_ACTIVE\x10\x01\x12\x1a\n" +
 	"\x16PORT_STATUS_DEPRECATED\x10\x02\x12\x17\n" +
-	"\x13PORT_STATUS_RETIRED\x10\x032\xa9\r\n" +
+	"\x13PORT_STATUS_RETIRED\x10\x03\x12\x15\n" +
+	"\x11PORT_STATUS_DRAFT\x10\x042\xa9\r\n" +
 	"\x0eCatalogService\x12e\n" +
 	"\fCreateDomain\x12).aifactory.catalog.v1.CreateDomainRequest\x1a*.aifactory.catalog.v1.CreateDomainResponse\x12\\\n" +
 	"\tGetDomain\x12&.aifactory.catalog.v1.GetDomainRequest\x1a'.aifactory.catalog.v1.GetDomainResponse\x12b\n" +
