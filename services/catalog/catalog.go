@@ -44,8 +44,9 @@ type Catalog struct {
 	wg     sync.WaitGroup
 }
 
-// Start migrates the schema, declares the CATALOG and DLQ streams and
-// starts the outbox relay. Stop it with Stop.
+// Start migrates the schema, declares the CATALOG, MONITORING and DLQ
+// streams, starts the outbox relay and the consumer of freshness reports.
+// Stop it with Stop.
 func Start(ctx context.Context, opts Options) (*Catalog, error) {
 	if opts.DB == nil || opts.Bus == nil {
 		return nil, errors.New("catalog.Start: Options.DB and Options.Bus are required")
@@ -58,17 +59,24 @@ func Start(ctx context.Context, opts Options) (*Catalog, error) {
 	if err := opts.DB.Migrate(ctx, "catalog", adapters.Migrations()); err != nil {
 		return nil, fmt.Errorf("catalog: migrate: %w", err)
 	}
-	if err := opts.Bus.EnsureStreams(ctx, bus.CatalogStream, bus.DLQStream); err != nil {
+	if err := opts.Bus.EnsureStreams(ctx, bus.CatalogStream, bus.MonitoringStream, bus.DLQStream); err != nil {
 		return nil, fmt.Errorf("catalog: streams: %w", err)
 	}
 	relay := adapters.NewRelay(opts.DB, opts.Bus, log)
 	repo := adapters.NewRepository(opts.DB, relay.Notify)
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c := &Catalog{server: ports.NewGRPCServer(app.New(repo)), relay: relay, cancel: cancel}
-	c.wg.Add(1)
+	a := app.New(repo)
+	c := &Catalog{server: ports.NewGRPCServer(a), relay: relay, cancel: cancel}
+	c.wg.Add(2)
 	go func() {
 		defer c.wg.Done()
 		relay.Run(rctx)
+	}()
+	go func() {
+		defer c.wg.Done()
+		if err := ports.ConsumeFreshness(rctx, opts.Bus, a); err != nil {
+			log.Error("catalog: freshness consumer stopped", "err", err)
+		}
 	}()
 	return c, nil
 }

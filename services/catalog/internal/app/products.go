@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -209,4 +210,24 @@ func (s *Service) ListDataProducts(ctx context.Context, filter *catalogv1.Produc
 // ClassificationName is the lowercase name of a classification ("pii").
 func ClassificationName(c catalogv1.Classification) string {
 	return strings.ToLower(strings.TrimPrefix(c.String(), "CLASSIFICATION_"))
+}
+
+// RecordFreshness stores the freshness ingestion last reported for a
+// product, unless a newer report is already stored (redelivered or
+// out-of-order events never move it backwards). Unknown products are
+// ignored: the report outlived them.
+func (s *Service) RecordFreshness(ctx context.Context, domain, product string, f *catalogv1.Freshness) error {
+	_, err := s.repo.UpdateProduct(ctx, domain, product, func(cur *catalogv1.DataProduct) (*catalogv1.DataProduct, []Event, error) {
+		if old := cur.GetFreshness(); old != nil && !f.GetObservedAt().AsTime().After(old.GetObservedAt().AsTime()) {
+			return cur, nil, nil
+		}
+		up := proto.Clone(cur).(*catalogv1.DataProduct)
+		up.Freshness = f
+		up.UpdateTime = timestamppb.New(s.now())
+		return up, []Event{{Subject: productSubject(domain, product), Msg: &catalogv1.DataProductChanged{Product: up, Actor: "ingestion"}}}, nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
 }

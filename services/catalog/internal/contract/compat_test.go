@@ -219,8 +219,11 @@ func TestCheckRules(t *testing.T) {
 			forward:  []string{"orders.note:type_changed"},
 		},
 		{
-			name:     "integer to string is not a widening",
-			cand:     func(c *catalogv1.Contract) { f := field(c, "quantity"); f.LogicalType, f.Minimum, f.Maximum = tString, nil, nil },
+			name: "integer to string is not a widening",
+			cand: func(c *catalogv1.Contract) {
+				f := field(c, "quantity")
+				f.LogicalType, f.Minimum, f.Maximum = tString, nil, nil
+			},
 			backward: []string{"orders.quantity:type_changed"},
 			forward:  []string{"orders.quantity:type_changed"},
 		},

@@ -127,6 +127,7 @@
 // dropped silently; null and empty values are not reported. Export writes
 // keys in a fixed order and omits defaults, so ExportODCS is deterministic,
 // ParseODCS(ExportODCS(c)) equals c for every valid contract (output-only
-// created_at and created_by aside), and ExportODCS(ParseODCS(x)) keeps
-// every element of x that is modeled.
+// created_at and created_by aside, and an Sla with no durations reads back
+// as no Sla), and ExportODCS(ParseODCS(x)) keeps every element of x that is
+// modeled.
 package contract

@@ -3,8 +3,10 @@ package contract
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -64,8 +66,15 @@ func ExportODCS(c *catalogv1.Contract) ([]byte, error) {
 }
 
 func statusName(s catalogv1.ContractStatus) (string, bool) {
-	for name, v := range statusByName {
-		if v == s {
+	return nameOf(statusByName, s)
+}
+
+// nameOf finds the ODCS name of an enum value. It scans the map in key
+// order: iterating a map directly would make coverage nondeterministic,
+// which defeats the fuzzer's input minimization.
+func nameOf[V comparable](byName map[string]V, v V) (string, bool) {
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
+		if byName[name] == v {
 			return name, true
 		}
 	}
@@ -102,10 +111,8 @@ func exportField(f *catalogv1.Field) *object {
 	m.str("businessName", f.GetBusinessName())
 	m.str("description", f.GetDescription())
 	t := f.GetLogicalType()
-	for name, v := range logicalTypeByName {
-		if v == t {
-			m.str("logicalType", name)
-		}
+	if name, ok := nameOf(logicalTypeByName, t); ok {
+		m.str("logicalType", name)
 	}
 	if t == catalogv1.LogicalType_LOGICAL_TYPE_DECIMAL {
 		m.str("logicalType", "number")
@@ -135,10 +142,8 @@ func exportField(f *catalogv1.Field) *object {
 	m.bool("primaryKey", f.GetPrimaryKey())
 	m.int("primaryKeyPosition", int64(f.GetPrimaryKeyPosition()))
 	if cl := f.GetClassification(); cl != catalogv1.Classification_CLASSIFICATION_UNSPECIFIED {
-		for name, v := range classificationByName {
-			if v == cl {
-				m.str("classification", name)
-			}
+		if name, ok := nameOf(classificationByName, cl); ok {
+			m.str("classification", name)
 		}
 	}
 	m.bool("criticalDataElement", f.GetCriticalDataElement())

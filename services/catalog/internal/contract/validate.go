@@ -378,6 +378,10 @@ func (v *validator) field(p string, f *catalogv1.Field, depth int) {
 	} else if f.GetPrecision() != 0 || f.GetScale() != 0 {
 		v.add(p+".precision", "precision and scale apply to decimal fields only")
 	}
+	if t == catalogv1.LogicalType_LOGICAL_TYPE_NUMBER && strings.EqualFold(f.GetFormat(), "decimal") {
+		// In ODCS that spelling is how a decimal travels.
+		v.add(p+".format", "a number with format decimal is a decimal field: use logical_type DECIMAL with precision and scale")
+	}
 	v.quality(p+".quality", f.GetQuality(), f)
 }
 

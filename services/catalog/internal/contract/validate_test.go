@@ -90,11 +90,15 @@ func TestValidate(t *testing.T) {
 		{"unknown logical type", func(c *catalogv1.Contract) { c.Schema[0].Properties[1].LogicalType = 99 }, "schema[0].properties[1].logical_type"},
 		{"unknown classification", func(c *catalogv1.Contract) { c.Schema[0].Properties[1].Classification = 99 }, "schema[0].properties[1].classification"},
 		{"array without items", func(c *catalogv1.Contract) { field(c, "tags").Items = nil }, "schema[0].properties[8].items"},
-		{"array with properties", func(c *catalogv1.Contract) { field(c, "tags").Properties = []*catalogv1.Field{{Name: "x", LogicalType: tString}} }, "schema[0].properties[8].properties"},
+		{"array with properties", func(c *catalogv1.Contract) {
+			field(c, "tags").Properties = []*catalogv1.Field{{Name: "x", LogicalType: tString}}
+		}, "schema[0].properties[8].properties"},
 		{"object without properties", func(c *catalogv1.Contract) { field(c, "address").Properties = nil }, "schema[0].properties[9].properties"},
 		{"object with items", func(c *catalogv1.Contract) { field(c, "address").Items = &catalogv1.Field{LogicalType: tString} }, "schema[0].properties[9].items"},
 		{"scalar with items", func(c *catalogv1.Contract) { field(c, "note").Items = &catalogv1.Field{LogicalType: tString} }, "schema[0].properties[4].items"},
-		{"scalar with properties", func(c *catalogv1.Contract) { field(c, "note").Properties = []*catalogv1.Field{{Name: "x", LogicalType: tString}} }, "schema[0].properties[4].properties"},
+		{"scalar with properties", func(c *catalogv1.Contract) {
+			field(c, "note").Properties = []*catalogv1.Field{{Name: "x", LogicalType: tString}}
+		}, "schema[0].properties[4].properties"},
 		{"required items", func(c *catalogv1.Contract) { field(c, "tags").Items.Required = true }, "schema[0].properties[8].items"},
 		{"items without type", func(c *catalogv1.Contract) { field(c, "tags").Items.LogicalType = 0 }, "schema[0].properties[8].items.logical_type"},
 		{"too deep", func(c *catalogv1.Contract) { c.Schema[0].Properties = append(c.Schema[0].Properties, nest(MaxDepth+1)) }, "schema[0].properties[10]" + strings.Repeat(".properties[0]", MaxDepth)},
@@ -127,6 +131,10 @@ func TestValidate(t *testing.T) {
 		{"negative scale", func(c *catalogv1.Contract) { field(c, "price").Scale = -1 }, "schema[0].properties[2].scale"},
 		{"precision on integer", func(c *catalogv1.Contract) { field(c, "quantity").Precision = 5 }, "schema[0].properties[1].precision"},
 		{"decimal with format", func(c *catalogv1.Contract) { field(c, "price").Format = "money" }, "schema[0].properties[2].format"},
+		{"number with format decimal", func(c *catalogv1.Contract) {
+			f := field(c, "price")
+			f.LogicalType, f.Precision, f.Scale, f.Format = tNumber, 0, 0, "Decimal"
+		}, "schema[0].properties[2].format"},
 		{"optional primary key", func(c *catalogv1.Contract) { field(c, "order_id").Required = false }, "schema[0].properties[0].required"},
 		{"nested primary key", func(c *catalogv1.Contract) {
 			f := field(c, "address.country")

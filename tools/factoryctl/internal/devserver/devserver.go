@@ -13,11 +13,14 @@ import (
 	"os"
 	"path/filepath"
 
+	"google.golang.org/grpc"
+
 	"github.com/aifactory/aifactory/libs/auth"
 	"github.com/aifactory/aifactory/libs/bus"
 	"github.com/aifactory/aifactory/libs/service"
 	"github.com/aifactory/aifactory/libs/store"
 	"github.com/aifactory/aifactory/services/catalog"
+	"github.com/aifactory/aifactory/services/ingestion"
 )
 
 // Defaults of the dev mesh's user-facing addresses.
@@ -50,12 +53,13 @@ type Server struct {
 	DataDir, AdminTokenPath     string
 	Services                    []string
 
-	log     *slog.Logger
-	nats    *bus.Embedded
-	bus     *bus.Bus
-	dbs     []*store.DB
-	catalog *catalog.Catalog
-	srv     *service.Server
+	log       *slog.Logger
+	nats      *bus.Embedded
+	bus       *bus.Bus
+	dbs       []*store.DB
+	catalog   *catalog.Catalog
+	ingestion *ingestion.Ingestion
+	srv       *service.Server
 	cancel  context.CancelFunc
 	// done is closed when the gRPC/HTTP server returned; serveErr is its
 	// error.
@@ -131,7 +135,8 @@ func Start(ctx context.Context, opts StartOptions) (_ *Server, err error) {
 		return nil, err
 	}
 
-	s.srv, err = service.New(service.Options{Name: "factory", Logger: s.log, Authenticator: signer})
+	s.srv, err = service.New(service.Options{Name: "factory", Logger: s.log, Authenticator: signer,
+		ServerOptions: []grpc.ServerOption{grpc.MaxRecvMsgSize(ingestion.MaxMessageBytes)}})
 	if err != nil {
 		closeListeners()
 		return nil, err
@@ -150,6 +155,27 @@ func Start(ctx context.Context, opts StartOptions) (_ *Server, err error) {
 	s.catalog.Register(s.srv.GRPC)
 	catalog.SetServing(s.srv.Health)
 	s.Services = append(s.Services, catalog.ServiceName)
+
+	icfg, freshness, err := ingestion.ConfigFromEnv()
+	if err != nil {
+		closeListeners()
+		return nil, err
+	}
+	ingestionDB, err := s.openDB(ctx, "ingestion")
+	if err != nil {
+		closeListeners()
+		return nil, err
+	}
+	if s.ingestion, err = ingestion.Start(ctx, ingestion.Options{
+		DB: ingestionDB, Bus: s.bus, Authenticator: signer, Registry: s.srv.Registry, Logger: s.log,
+		Config: icfg, FreshnessInterval: freshness,
+	}); err != nil {
+		closeListeners()
+		return nil, err
+	}
+	s.ingestion.Register(s.srv.GRPC)
+	ingestion.SetServing(s.srv.Health)
+	s.Services = append(s.Services, ingestion.ServiceName)
 
 	s.GRPCAddr, s.HTTPAddr = grpcLis.Addr().String(), httpLis.Addr().String()
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -203,6 +229,11 @@ func (s *Server) Stop(ctx context.Context) error {
 }
 
 func (s *Server) close(ctx context.Context) {
+	if s.ingestion != nil {
+		if err := s.ingestion.Stop(ctx); err != nil {
+			s.log.Warn("ingestion: stop", "err", err)
+		}
+	}
 	if s.catalog != nil {
 		if err := s.catalog.Stop(ctx); err != nil {
 			s.log.Warn("catalog events left in the outbox; they are published at the next start", "err", err)

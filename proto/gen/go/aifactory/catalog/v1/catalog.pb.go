@@ -393,8 +393,11 @@ type DataProduct struct {
 	FieldNames []string `protobuf:"bytes,12,rep,name=field_names,json=fieldNames,proto3" json:"field_names,omitempty"`
 	// Classifications present in the newest contract. Output only.
 	Classifications []Classification `protobuf:"varint,13,rep,packed,name=classifications,proto3,enum=aifactory.catalog.v1.Classification" json:"classifications,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Freshness against the contract's SLA as last reported by ingestion
+	// (monitoring.freshness.<domain>.<product>). Output only.
+	Freshness     *Freshness `protobuf:"bytes,14,opt,name=freshness,proto3" json:"freshness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DataProduct) Reset() {
@@ -518,6 +521,90 @@ func (x *DataProduct) GetClassifications() []Classification {
 	return nil
 }
 
+func (x *DataProduct) GetFreshness() *Freshness {
+	if x != nil {
+		return x.Freshness
+	}
+	return nil
+}
+
+// Freshness is a product's data freshness against its SLA.
+type Freshness struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Breached            bool                   `protobuf:"varint,1,opt,name=breached,proto3" json:"breached,omitempty"`
+	LastEventTime       *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=last_event_time,json=lastEventTime,proto3" json:"last_event_time,omitempty"`
+	MaxFreshnessSeconds int64                  `protobuf:"varint,3,opt,name=max_freshness_seconds,json=maxFreshnessSeconds,proto3" json:"max_freshness_seconds,omitempty"`
+	FreshnessSeconds    int64                  `protobuf:"varint,4,opt,name=freshness_seconds,json=freshnessSeconds,proto3" json:"freshness_seconds,omitempty"`
+	ObservedAt          *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=observed_at,json=observedAt,proto3" json:"observed_at,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *Freshness) Reset() {
+	*x = Freshness{}
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Freshness) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Freshness) ProtoMessage() {}
+
+func (x *Freshness) ProtoReflect() protoreflect.Message {
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Freshness.ProtoReflect.Descriptor instead.
+func (*Freshness) Descriptor() ([]byte, []int) {
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Freshness) GetBreached() bool {
+	if x != nil {
+		return x.Breached
+	}
+	return false
+}
+
+func (x *Freshness) GetLastEventTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastEventTime
+	}
+	return nil
+}
+
+func (x *Freshness) GetMaxFreshnessSeconds() int64 {
+	if x != nil {
+		return x.MaxFreshnessSeconds
+	}
+	return 0
+}
+
+func (x *Freshness) GetFreshnessSeconds() int64 {
+	if x != nil {
+		return x.FreshnessSeconds
+	}
+	return 0
+}
+
+func (x *Freshness) GetObservedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ObservedAt
+	}
+	return nil
+}
+
 type CreateDomainRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Domain        *Domain                `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
@@ -527,7 +614,7 @@ type CreateDomainRequest struct {
 
 func (x *CreateDomainRequest) Reset() {
 	*x = CreateDomainRequest{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[3]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -539,7 +626,7 @@ func (x *CreateDomainRequest) String() string {
 func (*CreateDomainRequest) ProtoMessage() {}
 
 func (x *CreateDomainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[3]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -552,7 +639,7 @@ func (x *CreateDomainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDomainRequest.ProtoReflect.Descriptor instead.
 func (*CreateDomainRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{3}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateDomainRequest) GetDomain() *Domain {
@@ -571,7 +658,7 @@ type CreateDomainResponse struct {
 
 func (x *CreateDomainResponse) Reset() {
 	*x = CreateDomainResponse{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[4]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -583,7 +670,7 @@ func (x *CreateDomainResponse) String() string {
 func (*CreateDomainResponse) ProtoMessage() {}
 
 func (x *CreateDomainResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[4]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -596,7 +683,7 @@ func (x *CreateDomainResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDomainResponse.ProtoReflect.Descriptor instead.
 func (*CreateDomainResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{4}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateDomainResponse) GetDomain() *Domain {
@@ -615,7 +702,7 @@ type GetDomainRequest struct {
 
 func (x *GetDomainRequest) Reset() {
 	*x = GetDomainRequest{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[5]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -627,7 +714,7 @@ func (x *GetDomainRequest) String() string {
 func (*GetDomainRequest) ProtoMessage() {}
 
 func (x *GetDomainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[5]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -640,7 +727,7 @@ func (x *GetDomainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDomainRequest.ProtoReflect.Descriptor instead.
 func (*GetDomainRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{5}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetDomainRequest) GetName() string {
@@ -659,7 +746,7 @@ type GetDomainResponse struct {
 
 func (x *GetDomainResponse) Reset() {
 	*x = GetDomainResponse{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[6]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -671,7 +758,7 @@ func (x *GetDomainResponse) String() string {
 func (*GetDomainResponse) ProtoMessage() {}
 
 func (x *GetDomainResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[6]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -684,7 +771,7 @@ func (x *GetDomainResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDomainResponse.ProtoReflect.Descriptor instead.
 func (*GetDomainResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{6}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetDomainResponse) GetDomain() *Domain {
@@ -705,7 +792,7 @@ type ListDomainsRequest struct {
 
 func (x *ListDomainsRequest) Reset() {
 	*x = ListDomainsRequest{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[7]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -717,7 +804,7 @@ func (x *ListDomainsRequest) String() string {
 func (*ListDomainsRequest) ProtoMessage() {}
 
 func (x *ListDomainsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[7]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -730,7 +817,7 @@ func (x *ListDomainsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDomainsRequest.ProtoReflect.Descriptor instead.
 func (*ListDomainsRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{7}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListDomainsRequest) GetPageSize() int32 {
@@ -757,7 +844,7 @@ type ListDomainsResponse struct {
 
 func (x *ListDomainsResponse) Reset() {
 	*x = ListDomainsResponse{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[8]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -769,7 +856,7 @@ func (x *ListDomainsResponse) String() string {
 func (*ListDomainsResponse) ProtoMessage() {}
 
 func (x *ListDomainsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[8]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -782,7 +869,7 @@ func (x *ListDomainsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDomainsResponse.ProtoReflect.Descriptor instead.
 func (*ListDomainsResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{8}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListDomainsResponse) GetDomains() []*Domain {
@@ -813,7 +900,7 @@ type UpdateDomainMembersRequest struct {
 
 func (x *UpdateDomainMembersRequest) Reset() {
 	*x = UpdateDomainMembersRequest{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[9]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -825,7 +912,7 @@ func (x *UpdateDomainMembersRequest) String() string {
 func (*UpdateDomainMembersRequest) ProtoMessage() {}
 
 func (x *UpdateDomainMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[9]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -838,7 +925,7 @@ func (x *UpdateDomainMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDomainMembersRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDomainMembersRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{9}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UpdateDomainMembersRequest) GetName() string {
@@ -892,7 +979,7 @@ type UpdateDomainMembersResponse struct {
 
 func (x *UpdateDomainMembersResponse) Reset() {
 	*x = UpdateDomainMembersResponse{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[10]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -904,7 +991,7 @@ func (x *UpdateDomainMembersResponse) String() string {
 func (*UpdateDomainMembersResponse) ProtoMessage() {}
 
 func (x *UpdateDomainMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[10]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -917,7 +1004,7 @@ func (x *UpdateDomainMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDomainMembersResponse.ProtoReflect.Descriptor instead.
 func (*UpdateDomainMembersResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{10}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdateDomainMembersResponse) GetDomain() *Domain {
@@ -937,7 +1024,7 @@ type CreateDataProductRequest struct {
 
 func (x *CreateDataProductRequest) Reset() {
 	*x = CreateDataProductRequest{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[11]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -949,7 +1036,7 @@ func (x *CreateDataProductRequest) String() string {
 func (*CreateDataProductRequest) ProtoMessage() {}
 
 func (x *CreateDataProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[11]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -962,7 +1049,7 @@ func (x *CreateDataProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDataProductRequest.ProtoReflect.Descriptor instead.
 func (*CreateDataProductRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{11}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateDataProductRequest) GetProduct() *DataProduct {
@@ -981,7 +1068,7 @@ type CreateDataProductResponse struct {
 
 func (x *CreateDataProductResponse) Reset() {
 	*x = CreateDataProductResponse{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[12]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -993,7 +1080,7 @@ func (x *CreateDataProductResponse) String() string {
 func (*CreateDataProductResponse) ProtoMessage() {}
 
 func (x *CreateDataProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[12]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1006,7 +1093,7 @@ func (x *CreateDataProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDataProductResponse.ProtoReflect.Descriptor instead.
 func (*CreateDataProductResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{12}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateDataProductResponse) GetProduct() *DataProduct {
@@ -1026,7 +1113,7 @@ type GetDataProductRequest struct {
 
 func (x *GetDataProductRequest) Reset() {
 	*x = GetDataProductRequest{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[13]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1125,7 @@ func (x *GetDataProductRequest) String() string {
 func (*GetDataProductRequest) ProtoMessage() {}
 
 func (x *GetDataProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[13]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,7 +1138,7 @@ func (x *GetDataProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDataProductRequest.ProtoReflect.Descriptor instead.
 func (*GetDataProductRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{13}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetDataProductRequest) GetDomain() string {
@@ -1077,7 +1164,7 @@ type GetDataProductResponse struct {
 
 func (x *GetDataProductResponse) Reset() {
 	*x = GetDataProductResponse{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[14]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1089,7 +1176,7 @@ func (x *GetDataProductResponse) String() string {
 func (*GetDataProductResponse) ProtoMessage() {}
 
 func (x *GetDataProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[14]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1102,7 +1189,7 @@ func (x *GetDataProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDataProductResponse.ProtoReflect.Descriptor instead.
 func (*GetDataProductResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{14}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetDataProductResponse) GetProduct() *DataProduct {
@@ -1125,7 +1212,7 @@ type UpdateDataProductRequest struct {
 
 func (x *UpdateDataProductRequest) Reset() {
 	*x = UpdateDataProductRequest{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[15]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1137,7 +1224,7 @@ func (x *UpdateDataProductRequest) String() string {
 func (*UpdateDataProductRequest) ProtoMessage() {}
 
 func (x *UpdateDataProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[15]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1150,7 +1237,7 @@ func (x *UpdateDataProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDataProductRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDataProductRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{15}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateDataProductRequest) GetProduct() *DataProduct {
@@ -1176,7 +1263,7 @@ type UpdateDataProductResponse struct {
 
 func (x *UpdateDataProductResponse) Reset() {
 	*x = UpdateDataProductResponse{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[16]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1188,7 +1275,7 @@ func (x *UpdateDataProductResponse) String() string {
 func (*UpdateDataProductResponse) ProtoMessage() {}
 
 func (x *UpdateDataProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[16]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1201,7 +1288,7 @@ func (x *UpdateDataProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDataProductResponse.ProtoReflect.Descriptor instead.
 func (*UpdateDataProductResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{16}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpdateDataProductResponse) GetProduct() *DataProduct {
@@ -1225,7 +1312,7 @@ type ProductFilter struct {
 
 func (x *ProductFilter) Reset() {
 	*x = ProductFilter{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[17]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1237,7 +1324,7 @@ func (x *ProductFilter) String() string {
 func (*ProductFilter) ProtoMessage() {}
 
 func (x *ProductFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[17]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1250,7 +1337,7 @@ func (x *ProductFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProductFilter.ProtoReflect.Descriptor instead.
 func (*ProductFilter) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{17}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ProductFilter) GetDomain() string {
@@ -1293,7 +1380,7 @@ type ListDataProductsRequest struct {
 
 func (x *ListDataProductsRequest) Reset() {
 	*x = ListDataProductsRequest{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[18]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1305,7 +1392,7 @@ func (x *ListDataProductsRequest) String() string {
 func (*ListDataProductsRequest) ProtoMessage() {}
 
 func (x *ListDataProductsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[18]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1318,7 +1405,7 @@ func (x *ListDataProductsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDataProductsRequest.ProtoReflect.Descriptor instead.
 func (*ListDataProductsRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{18}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListDataProductsRequest) GetFilter() *ProductFilter {
@@ -1352,7 +1439,7 @@ type ListDataProductsResponse struct {
 
 func (x *ListDataProductsResponse) Reset() {
 	*x = ListDataProductsResponse{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[19]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1364,7 +1451,7 @@ func (x *ListDataProductsResponse) String() string {
 func (*ListDataProductsResponse) ProtoMessage() {}
 
 func (x *ListDataProductsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[19]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1377,7 +1464,7 @@ func (x *ListDataProductsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDataProductsResponse.ProtoReflect.Descriptor instead.
 func (*ListDataProductsResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{19}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListDataProductsResponse) GetProducts() []*DataProduct {
@@ -1408,7 +1495,7 @@ type SearchDataProductsRequest struct {
 
 func (x *SearchDataProductsRequest) Reset() {
 	*x = SearchDataProductsRequest{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[20]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1420,7 +1507,7 @@ func (x *SearchDataProductsRequest) String() string {
 func (*SearchDataProductsRequest) ProtoMessage() {}
 
 func (x *SearchDataProductsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[20]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1433,7 +1520,7 @@ func (x *SearchDataProductsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchDataProductsRequest.ProtoReflect.Descriptor instead.
 func (*SearchDataProductsRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{20}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SearchDataProductsRequest) GetQuery() string {
@@ -1474,7 +1561,7 @@ type SearchDataProductsResponse struct {
 
 func (x *SearchDataProductsResponse) Reset() {
 	*x = SearchDataProductsResponse{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[21]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1486,7 +1573,7 @@ func (x *SearchDataProductsResponse) String() string {
 func (*SearchDataProductsResponse) ProtoMessage() {}
 
 func (x *SearchDataProductsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[21]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1499,7 +1586,7 @@ func (x *SearchDataProductsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchDataProductsResponse.ProtoReflect.Descriptor instead.
 func (*SearchDataProductsResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{21}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SearchDataProductsResponse) GetProducts() []*DataProduct {
@@ -1534,7 +1621,7 @@ type PublishContractRequest struct {
 
 func (x *PublishContractRequest) Reset() {
 	*x = PublishContractRequest{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[22]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1546,7 +1633,7 @@ func (x *PublishContractRequest) String() string {
 func (*PublishContractRequest) ProtoMessage() {}
 
 func (x *PublishContractRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[22]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1559,7 +1646,7 @@ func (x *PublishContractRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishContractRequest.ProtoReflect.Descriptor instead.
 func (*PublishContractRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{22}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PublishContractRequest) GetSource() isPublishContractRequest_Source {
@@ -1630,7 +1717,7 @@ type PublishContractResponse struct {
 
 func (x *PublishContractResponse) Reset() {
 	*x = PublishContractResponse{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[23]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1642,7 +1729,7 @@ func (x *PublishContractResponse) String() string {
 func (*PublishContractResponse) ProtoMessage() {}
 
 func (x *PublishContractResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[23]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1655,7 +1742,7 @@ func (x *PublishContractResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishContractResponse.ProtoReflect.Descriptor instead.
 func (*PublishContractResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{23}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PublishContractResponse) GetContract() *Contract {
@@ -1694,7 +1781,7 @@ type CheckCompatibilityRequest struct {
 
 func (x *CheckCompatibilityRequest) Reset() {
 	*x = CheckCompatibilityRequest{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[24]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1706,7 +1793,7 @@ func (x *CheckCompatibilityRequest) String() string {
 func (*CheckCompatibilityRequest) ProtoMessage() {}
 
 func (x *CheckCompatibilityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[24]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1719,7 +1806,7 @@ func (x *CheckCompatibilityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckCompatibilityRequest.ProtoReflect.Descriptor instead.
 func (*CheckCompatibilityRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{24}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CheckCompatibilityRequest) GetSource() isCheckCompatibilityRequest_Source {
@@ -1795,7 +1882,7 @@ type Violation struct {
 
 func (x *Violation) Reset() {
 	*x = Violation{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[25]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1807,7 +1894,7 @@ func (x *Violation) String() string {
 func (*Violation) ProtoMessage() {}
 
 func (x *Violation) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[25]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1820,7 +1907,7 @@ func (x *Violation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Violation.ProtoReflect.Descriptor instead.
 func (*Violation) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{25}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Violation) GetField() string {
@@ -1879,7 +1966,7 @@ type CheckCompatibilityResponse struct {
 
 func (x *CheckCompatibilityResponse) Reset() {
 	*x = CheckCompatibilityResponse{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[26]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1891,7 +1978,7 @@ func (x *CheckCompatibilityResponse) String() string {
 func (*CheckCompatibilityResponse) ProtoMessage() {}
 
 func (x *CheckCompatibilityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[26]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1904,7 +1991,7 @@ func (x *CheckCompatibilityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckCompatibilityResponse.ProtoReflect.Descriptor instead.
 func (*CheckCompatibilityResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{26}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CheckCompatibilityResponse) GetCompatible() bool {
@@ -1955,7 +2042,7 @@ type GetContractRequest struct {
 
 func (x *GetContractRequest) Reset() {
 	*x = GetContractRequest{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[27]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1967,7 +2054,7 @@ func (x *GetContractRequest) String() string {
 func (*GetContractRequest) ProtoMessage() {}
 
 func (x *GetContractRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[27]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1980,7 +2067,7 @@ func (x *GetContractRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContractRequest.ProtoReflect.Descriptor instead.
 func (*GetContractRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{27}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetContractRequest) GetDomain() string {
@@ -2020,7 +2107,7 @@ type GetContractResponse struct {
 
 func (x *GetContractResponse) Reset() {
 	*x = GetContractResponse{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[28]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2032,7 +2119,7 @@ func (x *GetContractResponse) String() string {
 func (*GetContractResponse) ProtoMessage() {}
 
 func (x *GetContractResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[28]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2045,7 +2132,7 @@ func (x *GetContractResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContractResponse.ProtoReflect.Descriptor instead.
 func (*GetContractResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{28}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetContractResponse) GetContract() *Contract {
@@ -2065,7 +2152,7 @@ type ListContractVersionsRequest struct {
 
 func (x *ListContractVersionsRequest) Reset() {
 	*x = ListContractVersionsRequest{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[29]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2077,7 +2164,7 @@ func (x *ListContractVersionsRequest) String() string {
 func (*ListContractVersionsRequest) ProtoMessage() {}
 
 func (x *ListContractVersionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[29]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2090,7 +2177,7 @@ func (x *ListContractVersionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContractVersionsRequest.ProtoReflect.Descriptor instead.
 func (*ListContractVersionsRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{29}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListContractVersionsRequest) GetDomain() string {
@@ -2117,7 +2204,7 @@ type ListContractVersionsResponse struct {
 
 func (x *ListContractVersionsResponse) Reset() {
 	*x = ListContractVersionsResponse{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[30]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2129,7 +2216,7 @@ func (x *ListContractVersionsResponse) String() string {
 func (*ListContractVersionsResponse) ProtoMessage() {}
 
 func (x *ListContractVersionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[30]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2142,7 +2229,7 @@ func (x *ListContractVersionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContractVersionsResponse.ProtoReflect.Descriptor instead.
 func (*ListContractVersionsResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{30}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListContractVersionsResponse) GetContracts() []*Contract {
@@ -2164,7 +2251,7 @@ type SetContractStatusRequest struct {
 
 func (x *SetContractStatusRequest) Reset() {
 	*x = SetContractStatusRequest{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[31]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2176,7 +2263,7 @@ func (x *SetContractStatusRequest) String() string {
 func (*SetContractStatusRequest) ProtoMessage() {}
 
 func (x *SetContractStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[31]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2189,7 +2276,7 @@ func (x *SetContractStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetContractStatusRequest.ProtoReflect.Descriptor instead.
 func (*SetContractStatusRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{31}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SetContractStatusRequest) GetDomain() string {
@@ -2230,7 +2317,7 @@ type SetContractStatusResponse struct {
 
 func (x *SetContractStatusResponse) Reset() {
 	*x = SetContractStatusResponse{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[32]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2242,7 +2329,7 @@ func (x *SetContractStatusResponse) String() string {
 func (*SetContractStatusResponse) ProtoMessage() {}
 
 func (x *SetContractStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[32]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2255,7 +2342,7 @@ func (x *SetContractStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetContractStatusResponse.ProtoReflect.Descriptor instead.
 func (*SetContractStatusResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{32}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SetContractStatusResponse) GetContract() *Contract {
@@ -2283,7 +2370,7 @@ type ExportContractRequest struct {
 
 func (x *ExportContractRequest) Reset() {
 	*x = ExportContractRequest{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[33]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2295,7 +2382,7 @@ func (x *ExportContractRequest) String() string {
 func (*ExportContractRequest) ProtoMessage() {}
 
 func (x *ExportContractRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[33]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2308,7 +2395,7 @@ func (x *ExportContractRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportContractRequest.ProtoReflect.Descriptor instead.
 func (*ExportContractRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{33}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ExportContractRequest) GetDomain() string {
@@ -2341,7 +2428,7 @@ type ExportContractResponse struct {
 
 func (x *ExportContractResponse) Reset() {
 	*x = ExportContractResponse{}
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[34]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2353,7 +2440,7 @@ func (x *ExportContractResponse) String() string {
 func (*ExportContractResponse) ProtoMessage() {}
 
 func (x *ExportContractResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[34]
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2366,7 +2453,7 @@ func (x *ExportContractResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportContractResponse.ProtoReflect.Descriptor instead.
 func (*ExportContractResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{34}
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ExportContractResponse) GetOdcsYaml() string {
@@ -2396,7 +2483,7 @@ const file_aifactory_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x05major\x18\x02 \x01(\x05R\x05major\x12%\n" +
 	"\x0elatest_version\x18\x03 \x01(\tR\rlatestVersion\x128\n" +
 	"\x06status\x18\x04 \x01(\x0e2 .aifactory.catalog.v1.PortStatusR\x06status\x12\x18\n" +
-	"\asubject\x18\x05 \x01(\tR\asubject\"\xd7\x04\n" +
+	"\asubject\x18\x05 \x01(\tR\asubject\"\x96\x05\n" +
 	"\vDataProduct\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -2414,7 +2501,15 @@ const file_aifactory_catalog_v1_catalog_proto_rawDesc = "" +
 	"updateTime\x12\x1f\n" +
 	"\vfield_names\x18\f \x03(\tR\n" +
 	"fieldNames\x12N\n" +
-	"\x0fclassifications\x18\r \x03(\x0e2$.aifactory.catalog.v1.ClassificationR\x0fclassifications\"K\n" +
+	"\x0fclassifications\x18\r \x03(\x0e2$.aifactory.catalog.v1.ClassificationR\x0fclassifications\x12=\n" +
+	"\tfreshness\x18\x0e \x01(\v2\x1f.aifactory.catalog.v1.FreshnessR\tfreshness\"\x89\x02\n" +
+	"\tFreshness\x12\x1a\n" +
+	"\bbreached\x18\x01 \x01(\bR\bbreached\x12B\n" +
+	"\x0flast_event_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\rlastEventTime\x122\n" +
+	"\x15max_freshness_seconds\x18\x03 \x01(\x03R\x13maxFreshnessSeconds\x12+\n" +
+	"\x11freshness_seconds\x18\x04 \x01(\x03R\x10freshnessSeconds\x12;\n" +
+	"\vobserved_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"observedAt\"K\n" +
 	"\x13CreateDomainRequest\x124\n" +
 	"\x06domain\x18\x01 \x01(\v2\x1c.aifactory.catalog.v1.DomainR\x06domain\"L\n" +
 	"\x14CreateDomainResponse\x124\n" +
@@ -2589,7 +2684,7 @@ func file_aifactory_catalog_v1_catalog_proto_rawDescGZIP() []byte {
 }
 
 var file_aifactory_catalog_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_aifactory_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_aifactory_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_aifactory_catalog_v1_catalog_proto_goTypes = []any{
 	(CompatibilityMode)(0),               // 0: aifactory.catalog.v1.CompatibilityMode
 	(ProductStatus)(0),                   // 1: aifactory.catalog.v1.ProductStatus
@@ -2597,115 +2692,119 @@ var file_aifactory_catalog_v1_catalog_proto_goTypes = []any{
 	(*Domain)(nil),                       // 3: aifactory.catalog.v1.Domain
 	(*OutputPort)(nil),                   // 4: aifactory.catalog.v1.OutputPort
 	(*DataProduct)(nil),                  // 5: aifactory.catalog.v1.DataProduct
-	(*CreateDomainRequest)(nil),          // 6: aifactory.catalog.v1.CreateDomainRequest
-	(*CreateDomainResponse)(nil),         // 7: aifactory.catalog.v1.CreateDomainResponse
-	(*GetDomainRequest)(nil),             // 8: aifactory.catalog.v1.GetDomainRequest
-	(*GetDomainResponse)(nil),            // 9: aifactory.catalog.v1.GetDomainResponse
-	(*ListDomainsRequest)(nil),           // 10: aifactory.catalog.v1.ListDomainsRequest
-	(*ListDomainsResponse)(nil),          // 11: aifactory.catalog.v1.ListDomainsResponse
-	(*UpdateDomainMembersRequest)(nil),   // 12: aifactory.catalog.v1.UpdateDomainMembersRequest
-	(*UpdateDomainMembersResponse)(nil),  // 13: aifactory.catalog.v1.UpdateDomainMembersResponse
-	(*CreateDataProductRequest)(nil),     // 14: aifactory.catalog.v1.CreateDataProductRequest
-	(*CreateDataProductResponse)(nil),    // 15: aifactory.catalog.v1.CreateDataProductResponse
-	(*GetDataProductRequest)(nil),        // 16: aifactory.catalog.v1.GetDataProductRequest
-	(*GetDataProductResponse)(nil),       // 17: aifactory.catalog.v1.GetDataProductResponse
-	(*UpdateDataProductRequest)(nil),     // 18: aifactory.catalog.v1.UpdateDataProductRequest
-	(*UpdateDataProductResponse)(nil),    // 19: aifactory.catalog.v1.UpdateDataProductResponse
-	(*ProductFilter)(nil),                // 20: aifactory.catalog.v1.ProductFilter
-	(*ListDataProductsRequest)(nil),      // 21: aifactory.catalog.v1.ListDataProductsRequest
-	(*ListDataProductsResponse)(nil),     // 22: aifactory.catalog.v1.ListDataProductsResponse
-	(*SearchDataProductsRequest)(nil),    // 23: aifactory.catalog.v1.SearchDataProductsRequest
-	(*SearchDataProductsResponse)(nil),   // 24: aifactory.catalog.v1.SearchDataProductsResponse
-	(*PublishContractRequest)(nil),       // 25: aifactory.catalog.v1.PublishContractRequest
-	(*PublishContractResponse)(nil),      // 26: aifactory.catalog.v1.PublishContractResponse
-	(*CheckCompatibilityRequest)(nil),    // 27: aifactory.catalog.v1.CheckCompatibilityRequest
-	(*Violation)(nil),                    // 28: aifactory.catalog.v1.Violation
-	(*CheckCompatibilityResponse)(nil),   // 29: aifactory.catalog.v1.CheckCompatibilityResponse
-	(*GetContractRequest)(nil),           // 30: aifactory.catalog.v1.GetContractRequest
-	(*GetContractResponse)(nil),          // 31: aifactory.catalog.v1.GetContractResponse
-	(*ListContractVersionsRequest)(nil),  // 32: aifactory.catalog.v1.ListContractVersionsRequest
-	(*ListContractVersionsResponse)(nil), // 33: aifactory.catalog.v1.ListContractVersionsResponse
-	(*SetContractStatusRequest)(nil),     // 34: aifactory.catalog.v1.SetContractStatusRequest
-	(*SetContractStatusResponse)(nil),    // 35: aifactory.catalog.v1.SetContractStatusResponse
-	(*ExportContractRequest)(nil),        // 36: aifactory.catalog.v1.ExportContractRequest
-	(*ExportContractResponse)(nil),       // 37: aifactory.catalog.v1.ExportContractResponse
-	(*timestamppb.Timestamp)(nil),        // 38: google.protobuf.Timestamp
-	(Classification)(0),                  // 39: aifactory.catalog.v1.Classification
-	(*Contract)(nil),                     // 40: aifactory.catalog.v1.Contract
-	(ContractStatus)(0),                  // 41: aifactory.catalog.v1.ContractStatus
+	(*Freshness)(nil),                    // 6: aifactory.catalog.v1.Freshness
+	(*CreateDomainRequest)(nil),          // 7: aifactory.catalog.v1.CreateDomainRequest
+	(*CreateDomainResponse)(nil),         // 8: aifactory.catalog.v1.CreateDomainResponse
+	(*GetDomainRequest)(nil),             // 9: aifactory.catalog.v1.GetDomainRequest
+	(*GetDomainResponse)(nil),            // 10: aifactory.catalog.v1.GetDomainResponse
+	(*ListDomainsRequest)(nil),           // 11: aifactory.catalog.v1.ListDomainsRequest
+	(*ListDomainsResponse)(nil),          // 12: aifactory.catalog.v1.ListDomainsResponse
+	(*UpdateDomainMembersRequest)(nil),   // 13: aifactory.catalog.v1.UpdateDomainMembersRequest
+	(*UpdateDomainMembersResponse)(nil),  // 14: aifactory.catalog.v1.UpdateDomainMembersResponse
+	(*CreateDataProductRequest)(nil),     // 15: aifactory.catalog.v1.CreateDataProductRequest
+	(*CreateDataProductResponse)(nil),    // 16: aifactory.catalog.v1.CreateDataProductResponse
+	(*GetDataProductRequest)(nil),        // 17: aifactory.catalog.v1.GetDataProductRequest
+	(*GetDataProductResponse)(nil),       // 18: aifactory.catalog.v1.GetDataProductResponse
+	(*UpdateDataProductRequest)(nil),     // 19: aifactory.catalog.v1.UpdateDataProductRequest
+	(*UpdateDataProductResponse)(nil),    // 20: aifactory.catalog.v1.UpdateDataProductResponse
+	(*ProductFilter)(nil),                // 21: aifactory.catalog.v1.ProductFilter
+	(*ListDataProductsRequest)(nil),      // 22: aifactory.catalog.v1.ListDataProductsRequest
+	(*ListDataProductsResponse)(nil),     // 23: aifactory.catalog.v1.ListDataProductsResponse
+	(*SearchDataProductsRequest)(nil),    // 24: aifactory.catalog.v1.SearchDataProductsRequest
+	(*SearchDataProductsResponse)(nil),   // 25: aifactory.catalog.v1.SearchDataProductsResponse
+	(*PublishContractRequest)(nil),       // 26: aifactory.catalog.v1.PublishContractRequest
+	(*PublishContractResponse)(nil),      // 27: aifactory.catalog.v1.PublishContractResponse
+	(*CheckCompatibilityRequest)(nil),    // 28: aifactory.catalog.v1.CheckCompatibilityRequest
+	(*Violation)(nil),                    // 29: aifactory.catalog.v1.Violation
+	(*CheckCompatibilityResponse)(nil),   // 30: aifactory.catalog.v1.CheckCompatibilityResponse
+	(*GetContractRequest)(nil),           // 31: aifactory.catalog.v1.GetContractRequest
+	(*GetContractResponse)(nil),          // 32: aifactory.catalog.v1.GetContractResponse
+	(*ListContractVersionsRequest)(nil),  // 33: aifactory.catalog.v1.ListContractVersionsRequest
+	(*ListContractVersionsResponse)(nil), // 34: aifactory.catalog.v1.ListContractVersionsResponse
+	(*SetContractStatusRequest)(nil),     // 35: aifactory.catalog.v1.SetContractStatusRequest
+	(*SetContractStatusResponse)(nil),    // 36: aifactory.catalog.v1.SetContractStatusResponse
+	(*ExportContractRequest)(nil),        // 37: aifactory.catalog.v1.ExportContractRequest
+	(*ExportContractResponse)(nil),       // 38: aifactory.catalog.v1.ExportContractResponse
+	(*timestamppb.Timestamp)(nil),        // 39: google.protobuf.Timestamp
+	(Classification)(0),                  // 40: aifactory.catalog.v1.Classification
+	(*Contract)(nil),                     // 41: aifactory.catalog.v1.Contract
+	(ContractStatus)(0),                  // 42: aifactory.catalog.v1.ContractStatus
 }
 var file_aifactory_catalog_v1_catalog_proto_depIdxs = []int32{
-	38, // 0: aifactory.catalog.v1.Domain.create_time:type_name -> google.protobuf.Timestamp
-	38, // 1: aifactory.catalog.v1.Domain.update_time:type_name -> google.protobuf.Timestamp
+	39, // 0: aifactory.catalog.v1.Domain.create_time:type_name -> google.protobuf.Timestamp
+	39, // 1: aifactory.catalog.v1.Domain.update_time:type_name -> google.protobuf.Timestamp
 	2,  // 2: aifactory.catalog.v1.OutputPort.status:type_name -> aifactory.catalog.v1.PortStatus
 	1,  // 3: aifactory.catalog.v1.DataProduct.status:type_name -> aifactory.catalog.v1.ProductStatus
 	0,  // 4: aifactory.catalog.v1.DataProduct.compatibility:type_name -> aifactory.catalog.v1.CompatibilityMode
 	4,  // 5: aifactory.catalog.v1.DataProduct.output_ports:type_name -> aifactory.catalog.v1.OutputPort
-	38, // 6: aifactory.catalog.v1.DataProduct.create_time:type_name -> google.protobuf.Timestamp
-	38, // 7: aifactory.catalog.v1.DataProduct.update_time:type_name -> google.protobuf.Timestamp
-	39, // 8: aifactory.catalog.v1.DataProduct.classifications:type_name -> aifactory.catalog.v1.Classification
-	3,  // 9: aifactory.catalog.v1.CreateDomainRequest.domain:type_name -> aifactory.catalog.v1.Domain
-	3,  // 10: aifactory.catalog.v1.CreateDomainResponse.domain:type_name -> aifactory.catalog.v1.Domain
-	3,  // 11: aifactory.catalog.v1.GetDomainResponse.domain:type_name -> aifactory.catalog.v1.Domain
-	3,  // 12: aifactory.catalog.v1.ListDomainsResponse.domains:type_name -> aifactory.catalog.v1.Domain
-	3,  // 13: aifactory.catalog.v1.UpdateDomainMembersResponse.domain:type_name -> aifactory.catalog.v1.Domain
-	5,  // 14: aifactory.catalog.v1.CreateDataProductRequest.product:type_name -> aifactory.catalog.v1.DataProduct
-	5,  // 15: aifactory.catalog.v1.CreateDataProductResponse.product:type_name -> aifactory.catalog.v1.DataProduct
-	5,  // 16: aifactory.catalog.v1.GetDataProductResponse.product:type_name -> aifactory.catalog.v1.DataProduct
-	5,  // 17: aifactory.catalog.v1.UpdateDataProductRequest.product:type_name -> aifactory.catalog.v1.DataProduct
-	5,  // 18: aifactory.catalog.v1.UpdateDataProductResponse.product:type_name -> aifactory.catalog.v1.DataProduct
-	1,  // 19: aifactory.catalog.v1.ProductFilter.status:type_name -> aifactory.catalog.v1.ProductStatus
-	39, // 20: aifactory.catalog.v1.ProductFilter.classification:type_name -> aifactory.catalog.v1.Classification
-	20, // 21: aifactory.catalog.v1.ListDataProductsRequest.filter:type_name -> aifactory.catalog.v1.ProductFilter
-	5,  // 22: aifactory.catalog.v1.ListDataProductsResponse.products:type_name -> aifactory.catalog.v1.DataProduct
-	20, // 23: aifactory.catalog.v1.SearchDataProductsRequest.filter:type_name -> aifactory.catalog.v1.ProductFilter
-	5,  // 24: aifactory.catalog.v1.SearchDataProductsResponse.products:type_name -> aifactory.catalog.v1.DataProduct
-	40, // 25: aifactory.catalog.v1.PublishContractRequest.contract:type_name -> aifactory.catalog.v1.Contract
-	40, // 26: aifactory.catalog.v1.PublishContractResponse.contract:type_name -> aifactory.catalog.v1.Contract
-	5,  // 27: aifactory.catalog.v1.PublishContractResponse.product:type_name -> aifactory.catalog.v1.DataProduct
-	40, // 28: aifactory.catalog.v1.CheckCompatibilityRequest.contract:type_name -> aifactory.catalog.v1.Contract
-	0,  // 29: aifactory.catalog.v1.CheckCompatibilityResponse.mode:type_name -> aifactory.catalog.v1.CompatibilityMode
-	28, // 30: aifactory.catalog.v1.CheckCompatibilityResponse.violations:type_name -> aifactory.catalog.v1.Violation
-	40, // 31: aifactory.catalog.v1.GetContractResponse.contract:type_name -> aifactory.catalog.v1.Contract
-	40, // 32: aifactory.catalog.v1.ListContractVersionsResponse.contracts:type_name -> aifactory.catalog.v1.Contract
-	41, // 33: aifactory.catalog.v1.SetContractStatusRequest.status:type_name -> aifactory.catalog.v1.ContractStatus
-	40, // 34: aifactory.catalog.v1.SetContractStatusResponse.contract:type_name -> aifactory.catalog.v1.Contract
-	5,  // 35: aifactory.catalog.v1.SetContractStatusResponse.product:type_name -> aifactory.catalog.v1.DataProduct
-	6,  // 36: aifactory.catalog.v1.CatalogService.CreateDomain:input_type -> aifactory.catalog.v1.CreateDomainRequest
-	8,  // 37: aifactory.catalog.v1.CatalogService.GetDomain:input_type -> aifactory.catalog.v1.GetDomainRequest
-	10, // 38: aifactory.catalog.v1.CatalogService.ListDomains:input_type -> aifactory.catalog.v1.ListDomainsRequest
-	12, // 39: aifactory.catalog.v1.CatalogService.UpdateDomainMembers:input_type -> aifactory.catalog.v1.UpdateDomainMembersRequest
-	14, // 40: aifactory.catalog.v1.CatalogService.CreateDataProduct:input_type -> aifactory.catalog.v1.CreateDataProductRequest
-	16, // 41: aifactory.catalog.v1.CatalogService.GetDataProduct:input_type -> aifactory.catalog.v1.GetDataProductRequest
-	18, // 42: aifactory.catalog.v1.CatalogService.UpdateDataProduct:input_type -> aifactory.catalog.v1.UpdateDataProductRequest
-	21, // 43: aifactory.catalog.v1.CatalogService.ListDataProducts:input_type -> aifactory.catalog.v1.ListDataProductsRequest
-	23, // 44: aifactory.catalog.v1.CatalogService.SearchDataProducts:input_type -> aifactory.catalog.v1.SearchDataProductsRequest
-	25, // 45: aifactory.catalog.v1.CatalogService.PublishContract:input_type -> aifactory.catalog.v1.PublishContractRequest
-	27, // 46: aifactory.catalog.v1.CatalogService.CheckCompatibility:input_type -> aifactory.catalog.v1.CheckCompatibilityRequest
-	30, // 47: aifactory.catalog.v1.CatalogService.GetContract:input_type -> aifactory.catalog.v1.GetContractRequest
-	32, // 48: aifactory.catalog.v1.CatalogService.ListContractVersions:input_type -> aifactory.catalog.v1.ListContractVersionsRequest
-	34, // 49: aifactory.catalog.v1.CatalogService.SetContractStatus:input_type -> aifactory.catalog.v1.SetContractStatusRequest
-	36, // 50: aifactory.catalog.v1.CatalogService.ExportContract:input_type -> aifactory.catalog.v1.ExportContractRequest
-	7,  // 51: aifactory.catalog.v1.CatalogService.CreateDomain:output_type -> aifactory.catalog.v1.CreateDomainResponse
-	9,  // 52: aifactory.catalog.v1.CatalogService.GetDomain:output_type -> aifactory.catalog.v1.GetDomainResponse
-	11, // 53: aifactory.catalog.v1.CatalogService.ListDomains:output_type -> aifactory.catalog.v1.ListDomainsResponse
-	13, // 54: aifactory.catalog.v1.CatalogService.UpdateDomainMembers:output_type -> aifactory.catalog.v1.UpdateDomainMembersResponse
-	15, // 55: aifactory.catalog.v1.CatalogService.CreateDataProduct:output_type -> aifactory.catalog.v1.CreateDataProductResponse
-	17, // 56: aifactory.catalog.v1.CatalogService.GetDataProduct:output_type -> aifactory.catalog.v1.GetDataProductResponse
-	19, // 57: aifactory.catalog.v1.CatalogService.UpdateDataProduct:output_type -> aifactory.catalog.v1.UpdateDataProductResponse
-	22, // 58: aifactory.catalog.v1.CatalogService.ListDataProducts:output_type -> aifactory.catalog.v1.ListDataProductsResponse
-	24, // 59: aifactory.catalog.v1.CatalogService.SearchDataProducts:output_type -> aifactory.catalog.v1.SearchDataProductsResponse
-	26, // 60: aifactory.catalog.v1.CatalogService.PublishContract:output_type -> aifactory.catalog.v1.PublishContractResponse
-	29, // 61: aifactory.catalog.v1.CatalogService.CheckCompatibility:output_type -> aifactory.catalog.v1.CheckCompatibilityResponse
-	31, // 62: aifactory.catalog.v1.CatalogService.GetContract:output_type -> aifactory.catalog.v1.GetContractResponse
-	33, // 63: aifactory.catalog.v1.CatalogService.ListContractVersions:output_type -> aifactory.catalog.v1.ListContractVersionsResponse
-	35, // 64: aifactory.catalog.v1.CatalogService.SetContractStatus:output_type -> aifactory.catalog.v1.SetContractStatusResponse
-	37, // 65: aifactory.catalog.v1.CatalogService.ExportContract:output_type -> aifactory.catalog.v1.ExportContractResponse
-	51, // [51:66] is the sub-list for method output_type
-	36, // [36:51] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	39, // 6: aifactory.catalog.v1.DataProduct.create_time:type_name -> google.protobuf.Timestamp
+	39, // 7: aifactory.catalog.v1.DataProduct.update_time:type_name -> google.protobuf.Timestamp
+	40, // 8: aifactory.catalog.v1.DataProduct.classifications:type_name -> aifactory.catalog.v1.Classification
+	6,  // 9: aifactory.catalog.v1.DataProduct.freshness:type_name -> aifactory.catalog.v1.Freshness
+	39, // 10: aifactory.catalog.v1.Freshness.last_event_time:type_name -> google.protobuf.Timestamp
+	39, // 11: aifactory.catalog.v1.Freshness.observed_at:type_name -> google.protobuf.Timestamp
+	3,  // 12: aifactory.catalog.v1.CreateDomainRequest.domain:type_name -> aifactory.catalog.v1.Domain
+	3,  // 13: aifactory.catalog.v1.CreateDomainResponse.domain:type_name -> aifactory.catalog.v1.Domain
+	3,  // 14: aifactory.catalog.v1.GetDomainResponse.domain:type_name -> aifactory.catalog.v1.Domain
+	3,  // 15: aifactory.catalog.v1.ListDomainsResponse.domains:type_name -> aifactory.catalog.v1.Domain
+	3,  // 16: aifactory.catalog.v1.UpdateDomainMembersResponse.domain:type_name -> aifactory.catalog.v1.Domain
+	5,  // 17: aifactory.catalog.v1.CreateDataProductRequest.product:type_name -> aifactory.catalog.v1.DataProduct
+	5,  // 18: aifactory.catalog.v1.CreateDataProductResponse.product:type_name -> aifactory.catalog.v1.DataProduct
+	5,  // 19: aifactory.catalog.v1.GetDataProductResponse.product:type_name -> aifactory.catalog.v1.DataProduct
+	5,  // 20: aifactory.catalog.v1.UpdateDataProductRequest.product:type_name -> aifactory.catalog.v1.DataProduct
+	5,  // 21: aifactory.catalog.v1.UpdateDataProductResponse.product:type_name -> aifactory.catalog.v1.DataProduct
+	1,  // 22: aifactory.catalog.v1.ProductFilter.status:type_name -> aifactory.catalog.v1.ProductStatus
+	40, // 23: aifactory.catalog.v1.ProductFilter.classification:type_name -> aifactory.catalog.v1.Classification
+	21, // 24: aifactory.catalog.v1.ListDataProductsRequest.filter:type_name -> aifactory.catalog.v1.ProductFilter
+	5,  // 25: aifactory.catalog.v1.ListDataProductsResponse.products:type_name -> aifactory.catalog.v1.DataProduct
+	21, // 26: aifactory.catalog.v1.SearchDataProductsRequest.filter:type_name -> aifactory.catalog.v1.ProductFilter
+	5,  // 27: aifactory.catalog.v1.SearchDataProductsResponse.products:type_name -> aifactory.catalog.v1.DataProduct
+	41, // 28: aifactory.catalog.v1.PublishContractRequest.contract:type_name -> aifactory.catalog.v1.Contract
+	41, // 29: aifactory.catalog.v1.PublishContractResponse.contract:type_name -> aifactory.catalog.v1.Contract
+	5,  // 30: aifactory.catalog.v1.PublishContractResponse.product:type_name -> aifactory.catalog.v1.DataProduct
+	41, // 31: aifactory.catalog.v1.CheckCompatibilityRequest.contract:type_name -> aifactory.catalog.v1.Contract
+	0,  // 32: aifactory.catalog.v1.CheckCompatibilityResponse.mode:type_name -> aifactory.catalog.v1.CompatibilityMode
+	29, // 33: aifactory.catalog.v1.CheckCompatibilityResponse.violations:type_name -> aifactory.catalog.v1.Violation
+	41, // 34: aifactory.catalog.v1.GetContractResponse.contract:type_name -> aifactory.catalog.v1.Contract
+	41, // 35: aifactory.catalog.v1.ListContractVersionsResponse.contracts:type_name -> aifactory.catalog.v1.Contract
+	42, // 36: aifactory.catalog.v1.SetContractStatusRequest.status:type_name -> aifactory.catalog.v1.ContractStatus
+	41, // 37: aifactory.catalog.v1.SetContractStatusResponse.contract:type_name -> aifactory.catalog.v1.Contract
+	5,  // 38: aifactory.catalog.v1.SetContractStatusResponse.product:type_name -> aifactory.catalog.v1.DataProduct
+	7,  // 39: aifactory.catalog.v1.CatalogService.CreateDomain:input_type -> aifactory.catalog.v1.CreateDomainRequest
+	9,  // 40: aifactory.catalog.v1.CatalogService.GetDomain:input_type -> aifactory.catalog.v1.GetDomainRequest
+	11, // 41: aifactory.catalog.v1.CatalogService.ListDomains:input_type -> aifactory.catalog.v1.ListDomainsRequest
+	13, // 42: aifactory.catalog.v1.CatalogService.UpdateDomainMembers:input_type -> aifactory.catalog.v1.UpdateDomainMembersRequest
+	15, // 43: aifactory.catalog.v1.CatalogService.CreateDataProduct:input_type -> aifactory.catalog.v1.CreateDataProductRequest
+	17, // 44: aifactory.catalog.v1.CatalogService.GetDataProduct:input_type -> aifactory.catalog.v1.GetDataProductRequest
+	19, // 45: aifactory.catalog.v1.CatalogService.UpdateDataProduct:input_type -> aifactory.catalog.v1.UpdateDataProductRequest
+	22, // 46: aifactory.catalog.v1.CatalogService.ListDataProducts:input_type -> aifactory.catalog.v1.ListDataProductsRequest
+	24, // 47: aifactory.catalog.v1.CatalogService.SearchDataProducts:input_type -> aifactory.catalog.v1.SearchDataProductsRequest
+	26, // 48: aifactory.catalog.v1.CatalogService.PublishContract:input_type -> aifactory.catalog.v1.PublishContractRequest
+	28, // 49: aifactory.catalog.v1.CatalogService.CheckCompatibility:input_type -> aifactory.catalog.v1.CheckCompatibilityRequest
+	31, // 50: aifactory.catalog.v1.CatalogService.GetContract:input_type -> aifactory.catalog.v1.GetContractRequest
+	33, // 51: aifactory.catalog.v1.CatalogService.ListContractVersions:input_type -> aifactory.catalog.v1.ListContractVersionsRequest
+	35, // 52: aifactory.catalog.v1.CatalogService.SetContractStatus:input_type -> aifactory.catalog.v1.SetContractStatusRequest
+	37, // 53: aifactory.catalog.v1.CatalogService.ExportContract:input_type -> aifactory.catalog.v1.ExportContractRequest
+	8,  // 54: aifactory.catalog.v1.CatalogService.CreateDomain:output_type -> aifactory.catalog.v1.CreateDomainResponse
+	10, // 55: aifactory.catalog.v1.CatalogService.GetDomain:output_type -> aifactory.catalog.v1.GetDomainResponse
+	12, // 56: aifactory.catalog.v1.CatalogService.ListDomains:output_type -> aifactory.catalog.v1.ListDomainsResponse
+	14, // 57: aifactory.catalog.v1.CatalogService.UpdateDomainMembers:output_type -> aifactory.catalog.v1.UpdateDomainMembersResponse
+	16, // 58: aifactory.catalog.v1.CatalogService.CreateDataProduct:output_type -> aifactory.catalog.v1.CreateDataProductResponse
+	18, // 59: aifactory.catalog.v1.CatalogService.GetDataProduct:output_type -> aifactory.catalog.v1.GetDataProductResponse
+	20, // 60: aifactory.catalog.v1.CatalogService.UpdateDataProduct:output_type -> aifactory.catalog.v1.UpdateDataProductResponse
+	23, // 61: aifactory.catalog.v1.CatalogService.ListDataProducts:output_type -> aifactory.catalog.v1.ListDataProductsResponse
+	25, // 62: aifactory.catalog.v1.CatalogService.SearchDataProducts:output_type -> aifactory.catalog.v1.SearchDataProductsResponse
+	27, // 63: aifactory.catalog.v1.CatalogService.PublishContract:output_type -> aifactory.catalog.v1.PublishContractResponse
+	30, // 64: aifactory.catalog.v1.CatalogService.CheckCompatibility:output_type -> aifactory.catalog.v1.CheckCompatibilityResponse
+	32, // 65: aifactory.catalog.v1.CatalogService.GetContract:output_type -> aifactory.catalog.v1.GetContractResponse
+	34, // 66: aifactory.catalog.v1.CatalogService.ListContractVersions:output_type -> aifactory.catalog.v1.ListContractVersionsResponse
+	36, // 67: aifactory.catalog.v1.CatalogService.SetContractStatus:output_type -> aifactory.catalog.v1.SetContractStatusResponse
+	38, // 68: aifactory.catalog.v1.CatalogService.ExportContract:output_type -> aifactory.catalog.v1.ExportContractResponse
+	54, // [54:69] is the sub-list for method output_type
+	39, // [39:54] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_aifactory_catalog_v1_catalog_proto_init() }
@@ -2714,11 +2813,11 @@ func file_aifactory_catalog_v1_catalog_proto_init() {
 		return
 	}
 	file_aifactory_catalog_v1_contract_proto_init()
-	file_aifactory_catalog_v1_catalog_proto_msgTypes[22].OneofWrappers = []any{
+	file_aifactory_catalog_v1_catalog_proto_msgTypes[23].OneofWrappers = []any{
 		(*PublishContractRequest_Contract)(nil),
 		(*PublishContractRequest_OdcsYaml)(nil),
 	}
-	file_aifactory_catalog_v1_catalog_proto_msgTypes[24].OneofWrappers = []any{
+	file_aifactory_catalog_v1_catalog_proto_msgTypes[25].OneofWrappers = []any{
 		(*CheckCompatibilityRequest_Contract)(nil),
 		(*CheckCompatibilityRequest_OdcsYaml)(nil),
 	}
@@ -2728,7 +2827,7 @@ func file_aifactory_catalog_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aifactory_catalog_v1_catalog_proto_rawDesc), len(file_aifactory_catalog_v1_catalog_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   35,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,185 @@
+// Package ports exposes the ingestion application over gRPC
+// (aifactory.ingestion.v1.IngestionService) and NATS request/reply
+// (ingest.<domain>.<product>). Handlers translate; the rules live in app.
+package ports
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/aifactory/aifactory/libs/auth"
+	"github.com/aifactory/aifactory/libs/bus"
+	"github.com/aifactory/aifactory/libs/service"
+	ingestionv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/ingestion/v1"
+	"github.com/aifactory/aifactory/services/ingestion/internal/app"
+	"github.com/aifactory/aifactory/services/ingestion/internal/lineage"
+)
+
+// GRPCServer implements ingestionv1.IngestionServiceServer.
+type GRPCServer struct {
+	ingestionv1.UnimplementedIngestionServiceServer
+	app *app.Service
+	bus *bus.Bus
+	log *slog.Logger
+}
+
+// NewGRPCServer returns the gRPC handlers.
+func NewGRPCServer(a *app.Service, b *bus.Bus, log *slog.Logger) *GRPCServer {
+	return &GRPCServer{app: a, bus: b, log: log}
+}
+
+func caller(ctx context.Context) (auth.Principal, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return auth.Principal{}, status.Error(codes.Unauthenticated, "no principal: call with a bearer token")
+	}
+	return p, nil
+}
+
+func (s *GRPCServer) Ingest(ctx context.Context, req *ingestionv1.IngestRequest) (*ingestionv1.IngestResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.Ingest(ctx, p, app.Batch{Target: req.GetTarget(), Records: req.GetRecords()})
+	if err != nil {
+		return nil, err
+	}
+	return &ingestionv1.IngestResponse{Results: out.Results, Summary: out.Summary}, nil
+}
+
+// IngestStream runs one stream session: an open message, then batches,
+// each answered after its acks. The session is one OpenLineage run: START
+// at open, COMPLETE when the client closes its side, FAIL on an error.
+func (s *GRPCServer) IngestStream(stream grpc.BidiStreamingServer[ingestionv1.IngestStreamRequest, ingestionv1.IngestStreamResponse]) error {
+	ctx := stream.Context()
+	p, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	open := first.GetOpen()
+	if open == nil {
+		var v service.Violations
+		v.Add("open", "the first message of a stream must be open, naming the target")
+		return v.Err()
+	}
+	if err := s.app.Authorize(p, open.GetTarget().GetDomain()); err != nil {
+		return err
+	}
+	port, _, err := s.app.Prepare(ctx, open.GetTarget())
+	if err != nil {
+		return err
+	}
+	run := lineage.RunInfo{
+		RunID: open.GetRunId(), Domain: open.GetTarget().GetDomain(), Product: open.GetTarget().GetProduct(),
+		Port: port.GetName(), Source: open.GetSource(), Principal: p.Name,
+	}
+	if run.RunID == "" {
+		run.RunID = uuid.NewString()
+	} else if _, err := uuid.Parse(run.RunID); err != nil {
+		var v service.Violations
+		v.Add("open.run_id", "must be a UUID (OpenLineage run ids are UUIDs)")
+		return v.Err()
+	}
+	var counts lineage.Counts
+	s.emit(ctx, run, lineage.Start, counts, "")
+	sentRunID := false
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			s.emit(ctx, run, lineage.Complete, counts, "")
+			return nil
+		}
+		if err != nil {
+			s.emit(ctx, run, lineage.Fail, counts, err.Error())
+			return err
+		}
+		b := req.GetBatch()
+		if b == nil {
+			var v service.Violations
+			v.Add("batch", "after open, every message must be a batch")
+			err := v.Err()
+			s.emit(ctx, run, lineage.Fail, counts, err.Error())
+			return err
+		}
+		out, err := s.app.Ingest(ctx, p, app.Batch{Target: open.GetTarget(), Records: b.GetRecords(), RunID: run.RunID})
+		if err != nil {
+			// An Unavailable session is usually resumed by the client with
+			// the same run id; the run is marked failed only otherwise.
+			if status.Code(err) != codes.Unavailable {
+				s.emit(ctx, run, lineage.Fail, counts, err.Error())
+			}
+			return err
+		}
+		sum := out.Summary
+		counts.Stored += int64(sum.GetStored())
+		counts.Duplicates += int64(sum.GetDuplicates())
+		counts.Rejected += int64(sum.GetRejected())
+		counts.Errors += int64(sum.GetErrors())
+		counts.Bytes += out.Bytes
+		resp := &ingestionv1.IngestStreamResponse{BatchId: b.GetBatchId(), Results: out.Results, Summary: sum}
+		if !sentRunID {
+			resp.RunId, sentRunID = run.RunID, true
+		}
+		if err := stream.Send(resp); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *GRPCServer) emit(ctx context.Context, run lineage.RunInfo, typ string, c lineage.Counts, errMsg string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := lineage.Emit(ctx, s.bus, run, lineage.Build(typ, run, c, errMsg, time.Now())); err != nil {
+		s.log.Warn("lineage event not published", "run", run.RunID, "type", typ, "err", err)
+	}
+}
+
+func (s *GRPCServer) ListQuarantine(ctx context.Context, req *ingestionv1.ListQuarantineRequest) (*ingestionv1.ListQuarantineResponse, error) {
+	if _, err := caller(ctx); err != nil {
+		return nil, err
+	}
+	return s.app.ListQuarantine(ctx, req)
+}
+
+func (s *GRPCServer) GetQuarantined(ctx context.Context, req *ingestionv1.GetQuarantinedRequest) (*ingestionv1.GetQuarantinedResponse, error) {
+	if _, err := caller(ctx); err != nil {
+		return nil, err
+	}
+	rec, err := s.app.GetQuarantined(ctx, req.GetDomain(), req.GetProduct(), req.GetSequence())
+	if err != nil {
+		return nil, err
+	}
+	return &ingestionv1.GetQuarantinedResponse{Record: rec}, nil
+}
+
+func (s *GRPCServer) ReplayQuarantine(ctx context.Context, req *ingestionv1.ReplayQuarantineRequest) (*ingestionv1.ReplayQuarantineResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.app.ReplayQuarantine(ctx, p, req)
+}
+
+func (s *GRPCServer) GetProductStats(ctx context.Context, req *ingestionv1.GetProductStatsRequest) (*ingestionv1.GetProductStatsResponse, error) {
+	if _, err := caller(ctx); err != nil {
+		return nil, err
+	}
+	st, err := s.app.ProductStats(ctx, req.GetDomain(), req.GetProduct())
+	if err != nil {
+		return nil, err
+	}
+	return &ingestionv1.GetProductStatsResponse{Stats: st}, nil
+}
