@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"context"
 	"fmt"
 	"testing"
 )
@@ -16,7 +17,7 @@ func testPublishBatch(t *testing.T, b *Bus, _ string) {
 	if err := b.EnsureStreams(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = b.JetStream().DeleteStream(ctx, spec.Name) })
+	t.Cleanup(func() { _ = b.JetStream().DeleteStream(context.Background(), spec.Name) })
 	subject := "batch" + r + ".x"
 	var batch []Outgoing
 	for i := range 5000 {

@@ -114,8 +114,11 @@ func Connect(ctx context.Context, url, source string, opts ...Option) (*Bus, err
 		nats.ReconnectWait(2 * time.Second),
 		nats.ReconnectJitter(500*time.Millisecond, 2*time.Second),
 		nats.ReconnectBufSize(8 << 20),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			log.Warn("nats disconnected", "url", url, "err", err)
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if err == nil || nc.IsClosed() { // our own Close
+				return
+			}
+			log.Warn("nats disconnected; reconnecting", "url", url, "err", err)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted())

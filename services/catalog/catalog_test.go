@@ -16,10 +16,10 @@ import (
 
 	"github.com/aifactory/aifactory/libs/auth"
 	"github.com/aifactory/aifactory/libs/bus"
+	"github.com/aifactory/aifactory/libs/bus/bustest"
 	"github.com/aifactory/aifactory/libs/service"
 	"github.com/aifactory/aifactory/libs/store"
 	"github.com/aifactory/aifactory/libs/store/storetest"
-	"github.com/aifactory/aifactory/libs/testenv"
 	catalogv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/catalog/v1"
 	"github.com/aifactory/aifactory/services/catalog"
 )
@@ -40,7 +40,7 @@ type harness struct {
 func newHarness(t *testing.T, db *store.DB) *harness {
 	t.Helper()
 	ctx := t.Context()
-	b := testBus(t)
+	b := bustest.Connect(t, "aifactory/catalog-test")
 
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
@@ -78,31 +78,6 @@ func newHarness(t *testing.T, db *store.DB) *harness {
 	_, _ = rand.Read(sfx[:])
 	return &harness{t: t, db: db, bus: b, signer: signer, addr: grpcLis.Addr().String(),
 		suffix: hex.EncodeToString(sfx[:]), conns: map[string]catalogv1.CatalogServiceClient{}}
-}
-
-// testBus connects to FACTORY_TEST_NATS_URL when set, else to an embedded
-// server in a temp dir.
-func testBus(t *testing.T) *bus.Bus {
-	t.Helper()
-	if os.Getenv(testenv.NATSURLVar) != "" || testenv.Required() {
-		b, err := bus.Connect(t.Context(), testenv.NATSURL(t), "aifactory/catalog-test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = b.Close() })
-		return b
-	}
-	e, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Shutdown)
-	b, err := e.ConnectBus(t.Context(), "aifactory/catalog-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	return b
 }
 
 // as returns a client calling as the named principal; "admin" is a platform

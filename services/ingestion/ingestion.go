@@ -61,6 +61,7 @@ type Options struct {
 
 // Ingestion is a running ingestion service.
 type Ingestion struct {
+	app    *app.Service
 	server *ports.GRPCServer
 	sub    *nats.Subscription
 	stats  *adapters.Stats
@@ -118,7 +119,7 @@ func Start(ctx context.Context, opts Options) (*Ingestion, error) {
 		cancel()
 		return nil, fmt.Errorf("ingestion: subscribe %s: %w", ports.IngestSubjects, err)
 	}
-	in := &Ingestion{server: ports.NewGRPCServer(a, opts.Bus, log), sub: sub, stats: stats, cancel: cancel}
+	in := &Ingestion{app: a, server: ports.NewGRPCServer(a, opts.Bus, log), sub: sub, stats: stats, cancel: cancel}
 	in.wg.Add(2)
 	go func() {
 		defer in.wg.Done()
@@ -140,6 +141,15 @@ func Start(ctx context.Context, opts Options) (*Ingestion, error) {
 		}
 	}()
 	return in, nil
+}
+
+// CheckFreshness runs one freshness check now (it also runs every
+// FreshnessInterval).
+func (in *Ingestion) CheckFreshness(ctx context.Context) error {
+	if err := in.stats.Flush(ctx); err != nil {
+		return err
+	}
+	return in.app.CheckFreshness(ctx)
 }
 
 // Register adds the IngestionService to s.

@@ -198,10 +198,10 @@ func (a *app) ingestFile(cmd *cobra.Command, fl ingestFileFlags, file string) er
 		Product: target.String(), Port: fl.port, RunID: uuid.NewString(),
 	}
 	if ckpt != nil {
-		base.Offset, base.Line, base.RunID, base.Counters = ckpt.Offset, ckpt.Line, ckpt.RunID, ckpt.Counters
+		base.Offset, base.Line, base.NextLine, base.RunID, base.Counters = ckpt.Offset, ckpt.Line, ckpt.NextLine, ckpt.RunID, ckpt.Counters
 		fmt.Fprintf(stderr, "Resuming run %s after line %d (%s of %s).\n", ckpt.RunID, ckpt.Line, progress.Bytes(ckpt.Offset), progress.Bytes(fi.Size()))
 	}
-	items, err := openItems(f, format, base.Offset)
+	items, err := openItems(f, format, base.Offset, base.NextLine)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", file, err)
 	}
@@ -225,10 +225,10 @@ func (a *app) ingestFile(cmd *cobra.Command, fl ingestFileFlags, file string) er
 		Backoff: ingestTuning.backoff, MaxBackoff: ingestTuning.maxBackoff,
 		AckTimeout:   max(a.timeout, 30*time.Second),
 		KeepProblems: keep,
-		StartLine:    base.Line, StartOffset: base.Offset, StartCounters: base.Counters,
+		Start:        loadState{Offset: base.Offset, Line: base.Line, NextLine: base.NextLine, RunID: base.RunID, Counters: base.Counters},
 		OnAck: func(st loadState) error {
 			c := base
-			c.Offset, c.Line, c.RunID, c.Counters, c.Updated = st.Offset, st.Line, st.RunID, st.Counters, time.Now().UTC()
+			c.Offset, c.Line, c.NextLine, c.RunID, c.Counters, c.Updated = st.Offset, st.Line, st.NextLine, st.RunID, st.Counters, time.Now().UTC()
 			return writeCheckpoint(ckptPath, &c)
 		},
 		Notify: bar.Println,
@@ -293,7 +293,7 @@ func (a *app) ingestFile(cmd *cobra.Command, fl ingestFileFlags, file string) er
 		if secs := elapsed.Seconds(); secs > 0 {
 			sum.RecordsPerSecond = float64(st.Counters.Read-base.Counters.Read) / secs
 		}
-		if len(problems) > 0 && a.format.F == output.Table {
+		if len(problems) > 0 {
 			output.WriteProblems(stderr, problems, newProblems, moreHint(fl.verbose))
 		}
 		return output.PrintValue(cmd.OutOrStdout(), a.format.F, sum, func(w io.Writer) error {

@@ -68,9 +68,11 @@ type checkpoint struct {
 	Product string    `json:"product"`
 	Port    string    `json:"port,omitempty"`
 	// Offset is the byte offset at which the first record not yet
-	// acknowledged starts; Line is the line of the last acknowledged one.
+	// acknowledged starts, NextLine its line number; Line is the line of
+	// the last acknowledged record.
 	Offset   int64        `json:"offset"`
 	Line     int64        `json:"line"`
+	NextLine int64        `json:"next_line,omitempty"`
 	RunID    string       `json:"run_id"`
 	Counters loadCounters `json:"counters"`
 	Updated  time.Time    `json:"updated"`

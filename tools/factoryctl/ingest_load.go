@@ -51,10 +51,9 @@ type loadOptions struct {
 	// KeepProblems is how many problems (unreadable, rejected or failed
 	// records) are kept for the report; < 0 keeps all.
 	KeepProblems int
-	// Start is where a resumed load continues: its line and counters.
-	StartLine     int64
-	StartOffset   int64
-	StartCounters loadCounters
+	// Start is where a resumed load continues: the position after its last
+	// acknowledged record and its counters.
+	Start loadState
 	// OnAck is called, in order, after each acknowledged batch with the
 	// load's new position; an error stops the load.
 	OnAck func(loadState) error
@@ -66,8 +65,10 @@ type loadOptions struct {
 
 // loadState is the position of a load after its last acknowledged batch.
 type loadState struct {
-	Offset   int64
+	Offset int64
+	// Line is the line of the last record; NextLine the line at Offset.
 	Line     int64
+	NextLine int64
 	RunID    string
 	Counters loadCounters
 }
@@ -82,8 +83,9 @@ type pendingBatch struct {
 	// the records read and the unreadable ones.
 	local    loadCounters
 	problems []output.LoadProblem
-	// endOffset and endLine are the position after the batch's last item.
-	endOffset, endLine int64
+	// endOffset, endLine and endNext are the position after the batch's
+	// last item: its Offset, Line and NextLine.
+	endOffset, endLine, endNext int64
 }
 
 // loader streams the records of an itemReader through IngestStream,
@@ -95,11 +97,9 @@ type loader struct {
 	items itemReader
 
 	// Reading state, owned by the sending goroutine.
-	held      *item // read but not yet batched
-	eof       bool
-	nextID    uint64
-	lineShift int64
-	firstItem bool
+	held   *item // read but not yet batched
+	eof    bool
+	nextID uint64
 
 	acked chan struct{} // signalled after each acknowledgement
 
@@ -125,11 +125,11 @@ func newLoader(cl ingestionv1.IngestionServiceClient, items itemReader, opts loa
 		opts.BatchSize = 1
 	}
 	return &loader{
-		cl: cl, opts: opts, items: items, firstItem: true,
+		cl: cl, opts: opts, items: items,
 		acked: make(chan struct{}, 1), reported: -1,
 		state: loadState{
-			Offset: opts.StartOffset, Line: opts.StartLine,
-			RunID: opts.Open.GetRunId(), Counters: opts.StartCounters.clone(),
+			Offset: opts.Start.Offset, Line: opts.Start.Line, NextLine: opts.Start.NextLine,
+			RunID: opts.Open.GetRunId(), Counters: opts.Start.Counters.clone(),
 		},
 	}
 }
@@ -429,7 +429,6 @@ func (l *loader) nextBatch() (*pendingBatch, error) {
 			if err != nil {
 				return nil, fmt.Errorf("read the input after line %d: %w", b.endLine, err)
 			}
-			it.Line = l.rebase(it.Line)
 		}
 		if it.Err == nil && len(recs) > 0 && size+len(it.JSON) > maxBatchBytes {
 			l.held = &it
@@ -437,7 +436,7 @@ func (l *loader) nextBatch() (*pendingBatch, error) {
 		}
 		empty = false
 		b.local.Read++
-		b.endOffset, b.endLine = it.Offset, it.Line
+		b.endOffset, b.endLine, b.endNext = it.Offset, it.Line, it.NextLine
 		if it.Err != nil {
 			b.local.Rejected++
 			b.local.Unreadable++
@@ -458,18 +457,6 @@ func (l *loader) nextBatch() (*pendingBatch, error) {
 		}}
 	}
 	return b, nil
-}
-
-// rebase turns the line numbers of a reader that was started at a resume
-// offset, and counts from there, into line numbers of the whole file.
-func (l *loader) rebase(line int64) int64 {
-	if l.firstItem {
-		l.firstItem = false
-		if l.opts.StartLine > 0 && line <= l.opts.StartLine {
-			l.lineShift = l.opts.StartLine
-		}
-	}
-	return line + l.lineShift
 }
 
 // ack applies one response. acked is false for a response that
@@ -554,7 +541,7 @@ func violationText(v *ingestionv1.RecordViolation) string {
 // commitLocked moves the load's position past b.
 func (l *loader) commitLocked(b *pendingBatch, c loadCounters, problems []output.LoadProblem) {
 	l.state.Counters.add(c)
-	l.state.Offset, l.state.Line = b.endOffset, b.endLine
+	l.state.Offset, l.state.Line, l.state.NextLine = b.endOffset, b.endLine, b.endNext
 	slices.SortStableFunc(problems, func(x, y output.LoadProblem) int { return int(x.Line - y.Line) })
 	for _, p := range problems {
 		if l.opts.KeepProblems >= 0 && len(l.problems) >= l.opts.KeepProblems {

@@ -3,27 +3,32 @@ package main
 // This file is the only place that knows how records are read from a file.
 // The rest of `ingest file` sees itemReader.
 //
-// STUB: it stands in for github.com/aifactory/aifactory/services/ingestion/records
-// (NewCSVReader, NewCSVReaderAt, NewJSONLReader), which did not exist yet
-// when `ingest file` was written. Once it does, replace the body of
-// openItems with:
+// STUB: it stands in for github.com/aifactory/aifactory/services/ingestion/records,
+// which was not buildable yet when `ingest file` was written. Once it is,
+// replace openItems with
 //
-//	switch format {
-//	case formatCSV:
-//		if offset > 0 {
-//			r, err := records.NewCSVReaderAt(f, offset, records.CSVOptions{})
-//			return adapt(r), err
+//	func openItems(f io.ReadSeeker, format string, offset, firstLine int64) (itemReader, error) {
+//		var (
+//			r   records.Reader
+//			err error
+//		)
+//		switch format {
+//		case formatCSV:
+//			r, err = records.NewCSVReaderAt(f, offset, records.CSVOptions{FirstLine: firstLine})
+//		default:
+//			r, err = records.NewJSONLReaderAt(f, offset, records.JSONLOptions{FirstLine: firstLine})
 //		}
-//		r, err := records.NewCSVReader(f, records.CSVOptions{})
-//		return adapt(r), err
-//	default:
-//		if _, err := f.Seek(offset, io.SeekStart); err != nil { return nil, err }
-//		return adapt(records.NewJSONLReader(f, records.JSONLOptions{})), nil
+//		if err != nil {
+//			return nil, err
+//		}
+//		return adapter{r}, nil
 //	}
 //
-// with adapt turning records.Item into item (same fields), add the require
-// and replace of services/ingestion to go.mod, and delete the stub readers
-// below.
+// with adapter.Next converting records.Item to item field by field, delete
+// the stub readers below, and add the module to go.mod:
+//
+//	go mod edit -require=github.com/aifactory/aifactory/services/ingestion@v0.0.0-00010101000000-000000000000 \
+//		-replace=github.com/aifactory/aifactory/services/ingestion=../../services/ingestion
 
 import (
 	"bufio"
@@ -33,6 +38,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // item is one record read from the input, as records.Item.
@@ -42,6 +48,8 @@ type item struct {
 	// Offset is the byte offset at which the next record starts: reading
 	// again from there continues after this record.
 	Offset int64
+	// NextLine is the line number at Offset.
+	NextLine int64
 	// JSON is the record as one JSON object.
 	JSON []byte
 	// Err is why this record could not be read; the reader continues.
@@ -59,16 +67,17 @@ const maxRecordBytes = 1 << 20
 
 // openItems returns a reader of f's records in format, starting at the
 // record that begins at byte offset (0: the start; a CSV header is always
-// read from the start).
-func openItems(f io.ReadSeeker, format string, offset int64) (itemReader, error) {
+// read from the start) on line firstLine (an item's NextLine; 0: unknown,
+// counted from the offset as line 1).
+func openItems(f io.ReadSeeker, format string, offset, firstLine int64) (itemReader, error) {
 	switch format {
 	case formatCSV:
-		return newStubCSV(f, offset)
+		return newStubCSV(f, offset, firstLine)
 	case formatJSONL:
 		if _, err := f.Seek(offset, io.SeekStart); err != nil {
 			return nil, err
 		}
-		return &stubJSONL{r: bufio.NewReaderSize(f, 64<<10), offset: offset}, nil
+		return &stubJSONL{r: bufio.NewReaderSize(f, 64<<10), offset: offset, line: max(firstLine-1, 0)}, nil
 	}
 	return nil, fmt.Errorf("unknown format %q", format)
 }
@@ -88,7 +97,7 @@ func (j *stubJSONL) Next() (item, error) {
 		}
 		j.line++
 		j.offset += n
-		it := item{Line: j.line, Offset: j.offset}
+		it := item{Line: j.line, Offset: j.offset, NextLine: j.line + 1}
 		b = bytes.TrimSpace(b)
 		switch {
 		case tooLong:
@@ -139,7 +148,7 @@ type stubCSV struct {
 	lineBase int64 // line number before r's first line
 }
 
-func newStubCSV(f io.ReadSeeker, offset int64) (*stubCSV, error) {
+func newStubCSV(f io.ReadSeeker, offset, firstLine int64) (*stubCSV, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
@@ -155,8 +164,7 @@ func newStubCSV(f io.ReadSeeker, offset int64) (*stubCSV, error) {
 	start := hr.InputOffset()
 	if offset > start {
 		start = offset
-		// Line numbers after a resume are unknown without rereading;
-		// openItems' caller rebases them.
+		c.lineBase = max(firstLine-1, 0)
 	} else {
 		c.lineBase = 1
 	}
@@ -177,13 +185,17 @@ func (c *stubCSV) Next() (item, error) {
 	}
 	line, _ := c.r.FieldPos(0)
 	it := item{Line: c.lineBase + int64(line), Offset: c.base + c.r.InputOffset()}
+	if len(row) > 0 {
+		last, _ := c.r.FieldPos(len(row) - 1)
+		it.NextLine = c.lineBase + int64(last) + int64(strings.Count(row[len(row)-1], "\n")) + 1
+	}
 	var pe *csv.ParseError
 	switch {
 	case errors.As(err, &pe) && errors.Is(err, csv.ErrFieldCount):
 		it.Err = fmt.Errorf("%d columns, the header has %d", len(row), len(c.header))
 		return it, nil
 	case errors.As(err, &pe):
-		it.Line = c.lineBase + int64(pe.StartLine)
+		it.Line, it.NextLine = c.lineBase+int64(pe.StartLine), c.lineBase+int64(pe.Line)+1
 		it.Err = pe.Err
 		return it, nil
 	case err != nil:

@@ -86,7 +86,7 @@ type state struct {
 	scratch []byte // unescaped string content
 	seen    []uint64
 	viols   []*ingestionv1.RecordViolation
-	order   []int // sort key per violation, parallel to viols
+	order   []int  // sort key per violation, parallel to viols
 	pkBuf   []byte // primary-key values in record order
 	pkStart []int  // per key field: its value in pkBuf; -1 when missing
 	pkEnd   []int
@@ -291,10 +291,7 @@ func (st *state) object(obj *object) {
 				}
 			}
 			plen := len(st.path)
-			if plen > 0 {
-				st.path = append(st.path, '.')
-			}
-			st.path = append(st.path, key...)
+			st.pushKey(key)
 			mark := len(st.out)
 			if st.coerce {
 				if !first {
@@ -402,6 +399,28 @@ func (st *state) object(obj *object) {
 	if !sorted {
 		sortViolations(st.viols[vbase:], st.order[vbase:])
 	}
+}
+
+// pushKey appends a key to the path: ".key", or `["key"]` when the key is
+// empty or holds characters that would make the path ambiguous.
+func (st *state) pushKey(key []byte) {
+	plain := len(key) > 0
+	for _, c := range key {
+		if c == '.' || c == '[' || c == ']' || c == '"' || c < 0x20 {
+			plain = false
+			break
+		}
+	}
+	if !plain {
+		st.path = append(st.path, '[')
+		st.path = strconv.AppendQuote(st.path, string(key))
+		st.path = append(st.path, ']')
+		return
+	}
+	if len(st.path) > 0 {
+		st.path = append(st.path, '.')
+	}
+	st.path = append(st.path, key...)
 }
 
 // sortViolations is a stable insertion sort by order; violations are few.

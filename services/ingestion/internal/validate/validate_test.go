@@ -41,18 +41,22 @@ func required(f *catalogv1.Field) { f.Required = true }
 func pk(pos int32) func(*catalogv1.Field) {
 	return func(f *catalogv1.Field) { f.Required, f.PrimaryKey, f.PrimaryKeyPosition = true, true, pos }
 }
-func pattern(p string) func(*catalogv1.Field)   { return func(f *catalogv1.Field) { f.Pattern = p } }
-func enum(v ...string) func(*catalogv1.Field)   { return func(f *catalogv1.Field) { f.Enum = v } }
-func minimum(v float64) func(*catalogv1.Field)  { return func(f *catalogv1.Field) { f.Minimum = &v } }
-func maximum(v float64) func(*catalogv1.Field)  { return func(f *catalogv1.Field) { f.Maximum = &v } }
-func minLen(v int64) func(*catalogv1.Field)     { return func(f *catalogv1.Field) { f.MinLength = &v } }
-func maxLen(v int64) func(*catalogv1.Field)     { return func(f *catalogv1.Field) { f.MaxLength = &v } }
-func format(v string) func(*catalogv1.Field)    { return func(f *catalogv1.Field) { f.Format = v } }
-func decimal(p, s int32) func(*catalogv1.Field) { return func(f *catalogv1.Field) { f.Precision, f.Scale = p, s } }
+func pattern(p string) func(*catalogv1.Field)  { return func(f *catalogv1.Field) { f.Pattern = p } }
+func enum(v ...string) func(*catalogv1.Field)  { return func(f *catalogv1.Field) { f.Enum = v } }
+func minimum(v float64) func(*catalogv1.Field) { return func(f *catalogv1.Field) { f.Minimum = &v } }
+func maximum(v float64) func(*catalogv1.Field) { return func(f *catalogv1.Field) { f.Maximum = &v } }
+func minLen(v int64) func(*catalogv1.Field)    { return func(f *catalogv1.Field) { f.MinLength = &v } }
+func maxLen(v int64) func(*catalogv1.Field)    { return func(f *catalogv1.Field) { f.MaxLength = &v } }
+func format(v string) func(*catalogv1.Field)   { return func(f *catalogv1.Field) { f.Format = v } }
+func decimal(p, s int32) func(*catalogv1.Field) {
+	return func(f *catalogv1.Field) { f.Precision, f.Scale = p, s }
+}
 func props(fs ...*catalogv1.Field) func(*catalogv1.Field) {
 	return func(f *catalogv1.Field) { f.Properties = fs }
 }
-func items(it *catalogv1.Field) func(*catalogv1.Field) { return func(f *catalogv1.Field) { f.Items = it } }
+func items(it *catalogv1.Field) func(*catalogv1.Field) {
+	return func(f *catalogv1.Field) { f.Items = it }
+}
 func qual(q *catalogv1.QualityRule) func(*catalogv1.Field) {
 	return func(f *catalogv1.Field) { f.Quality = append(f.Quality, q) }
 }
@@ -532,7 +536,7 @@ func TestFormats(t *testing.T) {
 	s := mustCompile(t, c)
 	for rec, want := range map[string][]string{
 		`{"email":"a@b.de","d":"01.03.2025","g":"01/03/2025","hint":"anything"}`: nil,
-		`{"email":"a@b","d":"2025-03-01","g":"2025-03-01"}`:                        {"email format", "d format", "g format"},
+		`{"email":"a@b","d":"2025-03-01","g":"2025-03-01"}`:                      {"email format", "d format", "g format"},
 		`{"email":"a b@c.de"}`: {"email format"},
 	} {
 		r := s.Validate([]byte(rec), Options{})

@@ -60,7 +60,7 @@ type Server struct {
 	catalog   *catalog.Catalog
 	ingestion *ingestion.Ingestion
 	srv       *service.Server
-	cancel  context.CancelFunc
+	cancel    context.CancelFunc
 	// done is closed when the gRPC/HTTP server returned; serveErr is its
 	// error.
 	done     chan struct{}
