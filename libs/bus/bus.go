@@ -179,3 +179,8 @@ func (b *Bus) tracer() trace.Tracer {
 	}
 	return tp.Tracer(TracerName)
 }
+
+// Connected reports whether the connection to the server is up right now.
+// Callers that answer users (an RPC waiting for acks) check it to fail fast
+// with Unavailable instead of waiting out a reconnect.
+func (b *Bus) Connected() bool { return b.nc.IsConnected() }

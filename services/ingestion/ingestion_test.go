@@ -65,8 +65,13 @@ func authPrincipal(name string, domains ...string) auth.Principal {
 
 func newMesh(t *testing.T, catalogDB, ingestionDB *store.DB, opts ...func(*ingestion.Options)) *mesh {
 	t.Helper()
+	return newMeshOn(t, bustest.Connect(t, "aifactory/ingestion-test"), catalogDB, ingestionDB, opts...)
+}
+
+// newMeshOn is newMesh on a given bus.
+func newMeshOn(t *testing.T, b *bus.Bus, catalogDB, ingestionDB *store.DB, opts ...func(*ingestion.Options)) *mesh {
+	t.Helper()
 	ctx := t.Context()
-	b := bustest.Connect(t, "aifactory/ingestion-test")
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	signer, err := auth.NewSigner(secret)

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	ingestionv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/ingestion/v1"
+	"github.com/aifactory/aifactory/services/ingestion/records"
 
 	"github.com/aifactory/aifactory/tools/factoryctl/internal/output"
 	"github.com/aifactory/aifactory/tools/factoryctl/internal/progress"
@@ -45,8 +46,8 @@ func (a *app) withIngestion(fn func(ingestionv1.IngestionServiceClient) error) e
 
 // Input formats of `ingest file`.
 const (
-	formatCSV   = "csv"
-	formatJSONL = "jsonl"
+	formatCSV   = records.FormatCSV
+	formatJSONL = records.FormatJSONL
 )
 
 // formatOf picks the input format: the --format flag, else the file's
@@ -61,13 +62,10 @@ func formatOf(flag, file string) (string, error) {
 	default:
 		return "", usageErrorf("invalid --format %q: allowed values are csv, jsonl", flag)
 	}
-	switch strings.ToLower(filepath.Ext(file)) {
-	case ".csv":
-		return formatCSV, nil
-	case ".jsonl", ".ndjson":
-		return formatJSONL, nil
+	if f := records.FormatOf(file); f != "" {
+		return f, nil
 	}
-	return "", usageErrorf("cannot tell the format of %s from its extension: pass --format csv or --format jsonl", file)
+	return "", usageErrorf("cannot tell the format of %s from its extension (.csv, .jsonl, .ndjson, .json): pass --format csv or --format jsonl", file)
 }
 
 // ingestFileFlags are the flags of `ingest file`.

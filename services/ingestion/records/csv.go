@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -177,7 +176,7 @@ func (n *node) add(path []string, col int) error {
 		c, ok := n.byName[seg]
 		switch {
 		case !ok:
-			c = &node{key: strconv.AppendQuote(nil, seg), col: -1}
+			c = &node{key: appendString(nil, []byte(seg)), col: -1}
 			if leaf {
 				c.col = col
 			} else {

@@ -58,6 +58,9 @@ type Config struct {
 	// DedupWindow is the Nats-Msg-Id deduplication window of the DATA_<DOMAIN>
 	// streams the service declares (default 15 minutes).
 	DedupWindow time.Duration
+	// AckTimeout bounds the wait for the JetStream acks of one batch
+	// (default 10s); past it the batch is Unavailable.
+	AckTimeout time.Duration
 }
 
 // Service is the ingestion application.
@@ -70,6 +73,7 @@ type Service struct {
 	log        *slog.Logger
 	limits     Limits
 	dedup      time.Duration
+	ackTimeout time.Duration
 	tracer     trace.Tracer
 	metrics    *metrics
 	now        func() time.Time
@@ -98,13 +102,16 @@ func New(view *catalogview.View, b *bus.Bus, stats *adapters.Stats, ledger *adap
 	if cfg.DedupWindow <= 0 {
 		cfg.DedupWindow = 15 * time.Minute
 	}
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = 10 * time.Second
+	}
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, err
 	}
 	return &Service{
 		view: view, bus: b, stats: stats, ledger: ledger, quarantine: q, log: log,
-		limits: l, dedup: cfg.DedupWindow, tracer: otel.Tracer("aifactory/ingestion"), metrics: m, now: time.Now,
+		limits: l, dedup: cfg.DedupWindow, ackTimeout: cfg.AckTimeout, tracer: otel.Tracer("aifactory/ingestion"), metrics: m, now: time.Now,
 	}, nil
 }
 
@@ -337,7 +344,14 @@ func (s *Service) ingest(ctx context.Context, p auth.Principal, b Batch) (*Outco
 		}
 	}
 
-	acks, err := s.bus.PublishBatch(ctx, out)
+	if len(out) > 0 && !s.bus.Connected() {
+		return nil, service.Unavailable("the event bus is not connected; retry the batch", nil)
+	}
+	// Acks are awaited for a bounded time: a server that went away mid-batch
+	// makes the batch Unavailable (retried by the client) rather than hang.
+	pctx, cancel := context.WithTimeout(ctx, s.ackTimeout)
+	acks, err := s.bus.PublishBatch(pctx, out)
+	cancel()
 	if err != nil {
 		return nil, status.FromContextError(err).Err()
 	}

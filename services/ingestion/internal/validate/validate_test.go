@@ -271,6 +271,21 @@ func TestAllowUnknown(t *testing.T) {
 	}
 }
 
+func TestAwkwardKeys(t *testing.T) {
+	s := mustCompile(t, richContract())
+	r := s.Validate([]byte(`{"":1,"a.b":2,"destination":{"x]":3}}`), Options{})
+	got := brief(r.Violations)
+	for _, w := range []string{`[""] unknown_field`, `["a.b"] unknown_field`, `destination["x]"] unknown_field`} {
+		found := false
+		for _, g := range got {
+			found = found || g == w
+		}
+		if !found {
+			t.Errorf("%q missing from %q", w, got)
+		}
+	}
+}
+
 func TestMalformed(t *testing.T) {
 	s := mustCompile(t, richContract())
 	deep := strings.Repeat(`{"a":`, 20) + "1" + strings.Repeat("}", 20)
