@@ -103,6 +103,9 @@ reported as duplicates, never stored twice. When the server becomes
 unavailable during the load, the stream is reopened automatically (up to
 --retries times) and only unacknowledged batches are sent again.
 
+An acknowledgement overdue by --timeout (at least 30s) counts as a broken
+stream too.
+
 Records that cannot be read (bad JSON, wrong number of CSV columns, too
 large) are counted as rejected under the rule "unreadable" and the load
 goes on. The command exits 0 when the whole file was processed, even with

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -10,13 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
-
-	ingestionv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/ingestion/v1"
 )
 
 func TestCheckpointRoundTrip(t *testing.T) {
@@ -107,44 +99,5 @@ func TestCheckpointVerify(t *testing.T) {
 				t.Errorf("err = %v, want %q", err, tt.wantErr)
 			}
 		})
-	}
-}
-
-// TestLoaderAckTimeout: a stream on which acknowledgements stop counts as
-// broken and is reopened like one that failed with Unavailable.
-func TestLoaderAckTimeout(t *testing.T) {
-	f := newFakeIngestion()
-	f.holdAcks = 1000 // acknowledges only when the client closes its side
-	addr := startIngestion(t, f)
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	dir := t.TempDir()
-	fh, err := os.Open(writeJSONL(t, dir, 25))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	items, err := openItems(fh, formatJSONL, 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var notes []string
-	l := newLoader(ingestionv1.NewIngestionServiceClient(conn), items, loadOptions{
-		Open:      &ingestionv1.StreamOpen{Target: &ingestionv1.Target{Domain: "sales", Product: "orders"}, RunId: "r"},
-		BatchSize: 10, Inflight: 1, Retries: 1, Backoff: time.Millisecond, AckTimeout: 50 * time.Millisecond,
-		Notify: func(s string) { notes = append(notes, s) },
-	})
-	err = l.run(context.Background())
-	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "no acknowledgement from the server within 50ms") {
-		t.Fatalf("err = %v", err)
-	}
-	if len(notes) != 2 || !strings.Contains(notes[0], "resending 1 unacknowledged batch(es)") || notes[1] != "Giving up after 1 retries." {
-		t.Errorf("notes = %q", notes)
-	}
-	if st, _, _, _ := l.result(); st.Counters.Read != 0 || st.Offset != 0 {
-		t.Errorf("nothing was acknowledged, yet the position moved: %+v", st)
 	}
 }

@@ -97,9 +97,10 @@ type loader struct {
 	items itemReader
 
 	// Reading state, owned by the sending goroutine.
-	held   *item // read but not yet batched
-	eof    bool
-	nextID uint64
+	held     *item // read but not yet batched
+	eof      bool
+	lastLine int64 // line of the last item read
+	nextID   uint64
 
 	acked chan struct{} // signalled after each acknowledgement
 
@@ -225,7 +226,10 @@ var errStalled = errors.New("acknowledgement overdue")
 func (l *loader) session(ctx context.Context) (progressed bool, err error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	stream, err := l.cl.IngestStream(ctx)
+	// The stream lives in the group's context: when either side fails,
+	// the other one's Send or Recv returns.
+	g, gctx := errgroup.WithContext(ctx)
+	stream, err := l.cl.IngestStream(gctx)
 	if err != nil {
 		return false, err
 	}
@@ -251,7 +255,6 @@ func (l *loader) session(ctx context.Context) (progressed bool, err error) {
 	}
 
 	open := &ingestionv1.IngestStreamRequest{Msg: &ingestionv1.IngestStreamRequest_Open{Open: l.openMsg()}}
-	g, gctx := errgroup.WithContext(ctx)
 	var acks int
 	g.Go(func() error {
 		return l.send(gctx, stream, open, arm)
@@ -427,7 +430,7 @@ func (l *loader) nextBatch() (*pendingBatch, error) {
 				break
 			}
 			if err != nil {
-				return nil, fmt.Errorf("read the input after line %d: %w", b.endLine, err)
+				return nil, fmt.Errorf("read the input after line %d: %w", l.lastLine, err)
 			}
 		}
 		if it.Err == nil && len(recs) > 0 && size+len(it.JSON) > maxBatchBytes {
@@ -435,13 +438,16 @@ func (l *loader) nextBatch() (*pendingBatch, error) {
 			break
 		}
 		empty = false
+		l.lastLine = it.Line
 		b.local.Read++
 		b.endOffset, b.endLine, b.endNext = it.Offset, it.Line, it.NextLine
 		if it.Err != nil {
 			b.local.Rejected++
 			b.local.Unreadable++
 			b.local.addRule(unreadableRule, 1)
-			b.problems = append(b.problems, output.LoadProblem{Line: it.Line, Outcome: unreadableRule, Detail: it.Err.Error()})
+			// The reader's errors may name the line, which the report does too.
+			detail := strings.TrimPrefix(it.Err.Error(), fmt.Sprintf("line %d: ", it.Line))
+			b.problems = append(b.problems, output.LoadProblem{Line: it.Line, Outcome: unreadableRule, Detail: detail})
 			continue
 		}
 		size += len(it.JSON)

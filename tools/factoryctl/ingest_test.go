@@ -265,7 +265,7 @@ func TestIngestFile(t *testing.T) {
 				return writeFile(t, dir, "orders.ndjson", `{"id":1}`+"\n"+`{"id":2,`+"\n\n"+`[1,2]`+"\n"+`{"id":3,"bad":true}`+"\n"+`{"id":4}`)
 			},
 			args:    []string{"--batch", "2"},
-			wantErr: []string{"line 2: unreadable: not a JSON object", "line 4: unreadable: a JSON value that is not an object", "line 5: rejected: amount: minimum (must be at least 0) [quarantine #"},
+			wantErr: []string{"line 2: unreadable: unexpected end of JSON input\n", "line 4: unreadable: not a JSON object\n", "line 5: rejected: amount: minimum (must be at least 0) [quarantine #"},
 			check: func(t *testing.T, f *fakeIngestion, s output.IngestSummary) {
 				if s.Read != 5 || s.Stored != 2 || s.Rejected != 3 || s.Unreadable != 2 || s.RejectedByRule["unreadable"] != 2 || s.RejectedByRule["minimum"] != 1 {
 					t.Errorf("summary = %+v", s)
@@ -280,7 +280,7 @@ func TestIngestFile(t *testing.T) {
 			file: func(t *testing.T, dir string) string {
 				return writeFile(t, dir, "orders.CSV", "id,amount,note\n1,10,\n2,20,x,extra\n3,30,ok\n")
 			},
-			wantErr: []string{"line 3: unreadable: 4 columns, the header has 3"},
+			wantErr: []string{"line 3: unreadable: 4 fields, the header has 3\n"},
 			check: func(t *testing.T, f *fakeIngestion, s output.IngestSummary) {
 				opens, _, stored, _ := f.snapshot()
 				if !opens[0].GetTarget().GetCoerceText() {

@@ -16,9 +16,10 @@ import (
 
 func newTokenCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "token",
-		Short: "Issue bearer tokens for principals of the mesh",
-		Args:  noArgs,
+		Use:     "token",
+		Short:   "Issue bearer tokens for principals of the mesh",
+		Example: "  factoryctl token issue alice --ttl 8h",
+		Args:    noArgs,
 		RunE:  groupRunE,
 	}
 	cmd.AddCommand(newTokenIssueCmd(a))

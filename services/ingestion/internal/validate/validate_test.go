@@ -643,6 +643,9 @@ func TestBenchRecordValid(t *testing.T) {
 	if !r.Valid() {
 		t.Fatalf("%v %v", r.Err, brief(r.Violations))
 	}
+	if raceEnabled {
+		return
+	}
 	if allocs := testing.AllocsPerRun(100, func() {
 		s.Validate([]byte(benchRecord), Options{EventTimeField: "order_ts"})
 	}); allocs > 3 {
