@@ -284,7 +284,7 @@ func (a *app) ingestFile(cmd *cobra.Command, fl ingestFileFlags, file string) er
 		reconnects := l.reconnects
 		l.mu.Unlock()
 		sum := &output.IngestSummary{
-			File: file, Product: target.String(), Port: fl.port, RunID: st.RunID,
+			File: file, Product: target.String(), Port: portOf(fl.port, subject), RunID: st.RunID,
 			ContractVersion: contract, Subject: subject, Resumed: ckpt != nil, Reconnects: reconnects,
 			Read: st.Counters.Read, Stored: st.Counters.Stored, Duplicates: st.Counters.Duplicates,
 			Rejected: st.Counters.Rejected, RejectedByRule: st.Counters.RejectedByRule,
@@ -331,4 +331,13 @@ func newIngestStatsCmd(a *app) *cobra.Command {
 			})
 		},
 	}
+}
+
+// portOf is the port a load wrote to: the one asked for, else the last
+// token of the data subject (data.<domain>.<product>.<port>).
+func portOf(asked, subject string) string {
+	if asked != "" || subject == "" {
+		return asked
+	}
+	return subject[strings.LastIndexByte(subject, '.')+1:]
 }

@@ -502,7 +502,7 @@ func TestIngestFileTableSummary(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
-	for _, want := range []string{"Records read:  3\n", "Stored:        1\n", "Rejected:      2 (minimum 1, unreadable 1)\n", "Port:          contract 1.2.0\n"} {
+	for _, want := range []string{"Records read:  3\n", "Stored:        1\n", "Rejected:      2 (minimum 1, unreadable 1)\n", "Port:          v1 (contract 1.2.0)\n"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}

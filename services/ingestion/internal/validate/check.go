@@ -145,18 +145,18 @@ func (st *state) scalar(f *field, k kind, text []byte) (v val) {
 		switch q.rule {
 		case "accepted_values":
 			if _, ok := q.values[transient(text)]; !ok {
-				st.violate(q.rule, text, "quality rule "+strconv.Quote(q.name)+": not one of "+q.desc)
+				st.violate(q.rule, text, qualityLabel(q)+": not one of "+q.desc)
 			}
 		case "regex":
 			if !q.re.Match(text) {
-				st.violate(q.rule, text, "quality rule "+strconv.Quote(q.name)+": does not match "+q.desc)
+				st.violate(q.rule, text, qualityLabel(q)+": does not match "+q.desc)
 			}
 		case "range":
 			if !hasNum {
 				continue
 			}
 			if (q.hasMin && num < q.min) || (q.hasMax && num > q.max) {
-				st.violate(q.rule, text, "quality rule "+strconv.Quote(q.name)+": outside "+describeRange(q))
+				st.violate(q.rule, text, qualityLabel(q)+": outside "+describeRange(q))
 			}
 		}
 	}
@@ -438,4 +438,13 @@ func isJSONNumber(b []byte) bool {
 	st := state{data: b}
 	_, ok := st.number()
 	return ok && st.pos == len(b)
+}
+
+// qualityLabel names a quality rule in a violation: by its name when it has
+// one, else by its type.
+func qualityLabel(q *quality) string {
+	if q.name != "" {
+		return "quality rule " + strconv.Quote(q.name)
+	}
+	return q.rule + " rule"
 }

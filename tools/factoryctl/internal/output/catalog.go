@@ -79,6 +79,7 @@ func ProductDetail(w io.Writer, p *catalogv1.DataProduct) error {
 		{"Tags", List(p.GetTags())},
 		{"Classifications", List(classes)},
 		{"Fields", count(len(p.GetFieldNames()))},
+		{"Freshness", ProductFreshness(p.GetFreshness())},
 		{"Created", Time(p.GetCreateTime())},
 		{"Updated", Time(p.GetUpdateTime())},
 	}); err != nil {
@@ -319,4 +320,17 @@ func count(n int) string {
 		return ""
 	}
 	return strconv.Itoa(n)
+}
+
+// ProductFreshness renders the freshness ingestion last reported for a
+// product ("" when none was).
+func ProductFreshness(f *catalogv1.Freshness) string {
+	if f == nil {
+		return ""
+	}
+	verdict := "OK"
+	if f.GetBreached() {
+		verdict = "BREACHED"
+	}
+	return fmt.Sprintf("%s (%s old, SLA %s; checked %s)", verdict, Age(f.GetFreshnessSeconds()), Age(f.GetMaxFreshnessSeconds()), Time(f.GetObservedAt()))
 }
