@@ -20,7 +20,7 @@ func newTokenCmd(a *app) *cobra.Command {
 		Short:   "Issue bearer tokens for principals of the mesh",
 		Example: "  factoryctl token issue alice --ttl 8h",
 		Args:    noArgs,
-		RunE:  groupRunE,
+		RunE:    groupRunE,
 	}
 	cmd.AddCommand(newTokenIssueCmd(a))
 	return cmd
