@@ -32,13 +32,15 @@ test: ## Run every module's tests (integration suites need FACTORY_TEST_* URLs)
 	@for m in $(MODULES); do echo "== $$m"; (cd $$m && go test $(GOTEST_FLAGS) ./...); done
 
 .PHONY: bench
-bench: ## Run the benchmarks (BENCH=name for one)
-	@for m in $(MODULES); do (cd $$m && go test -run '^$$' -bench '$(or $(BENCH),.)' -benchmem ./...); done
+bench: ## Run the benchmarks (BENCH=name for one; BENCH_FLAGS for tools/bench, e.g. --records 1000000)
+	@if [[ -n "$(BENCH)" && " $$(go run ./tools/bench list | tr '\n' ' ') " == *" $(BENCH) "* ]]; then go run ./tools/bench $(BENCH_FLAGS) $(BENCH); exit; fi; \
+	for m in $(MODULES); do (cd $$m && go test -run '^$$' -bench '$(or $(BENCH),.)' -benchmem ./...); done; \
+	if [[ -z "$(BENCH)" ]]; then go run ./tools/bench $(BENCH_FLAGS) all; fi
 
 .PHONY: build
 build: ## Build the binaries into bin/
 	@mkdir -p bin
-	go build -o bin/ ./tools/factoryctl ./services/catalog/cmd/catalog
+	go build -o bin/ ./tools/factoryctl ./services/catalog/cmd/catalog ./services/ingestion/cmd/ingestion
 
 .PHONY: lint
 lint: ## go vet and gofmt check on every module

@@ -33,6 +33,10 @@ type Options struct {
 	Bus *bus.Bus
 	// Logger; nil uses slog.Default().
 	Logger *slog.Logger
+	// FreshnessDurable names the durable consumer of freshness reports
+	// (default "catalog-freshness"). Replicas of one catalog share it; tests
+	// sharing a NATS server give each catalog its own.
+	FreshnessDurable string
 }
 
 // Catalog is a running catalog: its schema migrated, its streams declared
@@ -74,7 +78,7 @@ func Start(ctx context.Context, opts Options) (*Catalog, error) {
 	}()
 	go func() {
 		defer c.wg.Done()
-		if err := ports.ConsumeFreshness(rctx, opts.Bus, a); err != nil {
+		if err := ports.ConsumeFreshness(rctx, opts.Bus, a, opts.FreshnessDurable); err != nil {
 			log.Error("catalog: freshness consumer stopped", "err", err)
 		}
 	}()

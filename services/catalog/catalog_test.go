@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/aifactory/aifactory/libs/bus"
 	"github.com/aifactory/aifactory/libs/bus/bustest"
 	"github.com/aifactory/aifactory/libs/service"
+	"github.com/aifactory/aifactory/libs/service/servicetest"
 	"github.com/aifactory/aifactory/libs/store"
 	"github.com/aifactory/aifactory/libs/store/storetest"
 	catalogv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/catalog/v1"
@@ -52,31 +52,19 @@ func newHarness(t *testing.T, db *store.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := catalog.Start(ctx, catalog.Options{DB: db, Bus: b, Logger: slog.New(slog.DiscardHandler)})
+	durable := testDurable()
+	t.Cleanup(func() { _ = b.JetStream().DeleteConsumer(context.Background(), bus.MonitoringStream.Name, durable) })
+	cat, err := catalog.Start(ctx, catalog.Options{DB: db, Bus: b, Logger: slog.New(slog.DiscardHandler), FreshnessDurable: durable})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = cat.Stop(context.Background()) })
 	cat.Register(srv.GRPC)
 	catalog.SetServing(srv.Health)
-	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	httpLis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx, grpcLis, httpLis) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		_ = cat.Stop(context.Background())
-	})
+	addr := servicetest.Serve(t, srv)
 	var sfx [3]byte
 	_, _ = rand.Read(sfx[:])
-	return &harness{t: t, db: db, bus: b, signer: signer, addr: grpcLis.Addr().String(),
+	return &harness{t: t, db: db, bus: b, signer: signer, addr: addr,
 		suffix: hex.EncodeToString(sfx[:]), conns: map[string]catalogv1.CatalogServiceClient{}}
 }
 
@@ -150,4 +138,11 @@ func wantCode(t *testing.T, err error, code codes.Code) {
 // eachEngine runs fn against every store engine.
 func eachEngine(t *testing.T, fn func(t *testing.T, h *harness)) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) { fn(t, newHarness(t, db)) })
+}
+
+// testDurable names a consumer of this test's own on a shared NATS server.
+func testDurable() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "catalog-freshness-test-" + hex.EncodeToString(b[:])
 }

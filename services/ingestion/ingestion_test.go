@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,6 +21,7 @@ import (
 	"github.com/aifactory/aifactory/libs/bus"
 	"github.com/aifactory/aifactory/libs/bus/bustest"
 	"github.com/aifactory/aifactory/libs/service"
+	"github.com/aifactory/aifactory/libs/service/servicetest"
 	"github.com/aifactory/aifactory/libs/store"
 	"github.com/aifactory/aifactory/libs/store/storetest"
 	catalogv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/catalog/v1"
@@ -84,10 +84,15 @@ func newMeshOn(t *testing.T, b *bus.Bus, catalogDB, ingestionDB *store.DB, opts 
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := catalog.Start(ctx, catalog.Options{DB: catalogDB, Bus: b, Logger: quiet})
+	var dur [4]byte
+	_, _ = rand.Read(dur[:])
+	durable := "catalog-freshness-test-" + hex.EncodeToString(dur[:])
+	t.Cleanup(func() { _ = b.JetStream().DeleteConsumer(context.Background(), bus.MonitoringStream.Name, durable) })
+	cat, err := catalog.Start(ctx, catalog.Options{DB: catalogDB, Bus: b, Logger: quiet, FreshnessDurable: durable})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = cat.Stop(context.Background()) })
 	cat.Register(srv.GRPC)
 	o := ingestion.Options{DB: ingestionDB, Bus: b, Authenticator: signer, Logger: quiet, Registry: srv.Registry,
 		StatsInterval: 50 * time.Millisecond, FreshnessInterval: time.Hour}
@@ -98,27 +103,12 @@ func newMeshOn(t *testing.T, b *bus.Bus, catalogDB, ingestionDB *store.DB, opts 
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = in.Stop(context.Background()) })
 	in.Register(srv.GRPC)
-	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	httpLis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx, grpcLis, httpLis) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		_ = in.Stop(context.Background())
-		_ = cat.Stop(context.Background())
-	})
+	addr := servicetest.Serve(t, srv)
 	var sfx [3]byte
 	_, _ = rand.Read(sfx[:])
-	return &mesh{t: t, bus: b, signer: signer, addr: grpcLis.Addr().String(), sfx: hex.EncodeToString(sfx[:]), in: in}
+	return &mesh{t: t, bus: b, signer: signer, addr: addr, sfx: hex.EncodeToString(sfx[:]), in: in}
 }
 
 func (m *mesh) conn(name string, roles ...string) *grpc.ClientConn {

@@ -23,9 +23,14 @@ var FreshnessConsumer = bus.ConsumerSpec{
 	FilterSubject: "monitoring.freshness.>",
 }
 
-// ConsumeFreshness applies freshness reports until ctx is done.
-func ConsumeFreshness(ctx context.Context, b *bus.Bus, a *app.Service) error {
-	return b.Consume(ctx, FreshnessConsumer, func(ctx context.Context, m jetstream.Msg) error {
+// ConsumeFreshness applies freshness reports until ctx is done. durable
+// overrides FreshnessConsumer's name when not empty.
+func ConsumeFreshness(ctx context.Context, b *bus.Bus, a *app.Service, durable string) error {
+	spec := FreshnessConsumer
+	if durable != "" {
+		spec.Durable = durable
+	}
+	return b.Consume(ctx, spec, func(ctx context.Context, m jetstream.Msg) error {
 		ev := &ingestionv1.FreshnessChanged{}
 		if err := proto.Unmarshal(m.Data(), ev); err != nil {
 			return bus.Permanent(fmt.Errorf("decode %s: %w", m.Subject(), err))
