@@ -19,7 +19,7 @@ const (
 	outputStatsURL   = "https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json"
 	jobTypeURL       = "https://openlineage.io/spec/facets/2-0-3/JobTypeJobFacet.json"
 	errorMessageURL  = "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json"
-	rejectedStatsURL = "https://github.com/aifactory/aifactory/docs/lineage.md#rejectedRecords"
+	rejectedStatsURL = "https://github.com/aifactory/aifactory/blob/main/docs/ingestion.md#observability"
 	Namespace        = "aifactory"
 )
 
