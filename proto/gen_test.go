@@ -17,6 +17,7 @@ import (
 
 	// Every generated package, so its descriptors are registered.
 	_ "github.com/aifactory/aifactory/proto/gen/go/aifactory/catalog/v1"
+	_ "github.com/aifactory/aifactory/proto/gen/go/aifactory/featurestore/v1"
 	_ "github.com/aifactory/aifactory/proto/gen/go/aifactory/ingestion/v1"
 )
 

@@ -395,7 +395,10 @@ type DataProduct struct {
 	Classifications []Classification `protobuf:"varint,13,rep,packed,name=classifications,proto3,enum=aifactory.catalog.v1.Classification" json:"classifications,omitempty"`
 	// Freshness against the contract's SLA as last reported by ingestion
 	// (monitoring.freshness.<domain>.<product>). Output only.
-	Freshness     *Freshness `protobuf:"bytes,14,opt,name=freshness,proto3" json:"freshness,omitempty"`
+	Freshness *Freshness `protobuf:"bytes,14,opt,name=freshness,proto3" json:"freshness,omitempty"`
+	// Domains granted read access besides the owner. Changed with
+	// GrantAccess / RevokeAccess.
+	Grants        []string `protobuf:"bytes,15,rep,name=grants,proto3" json:"grants,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -524,6 +527,13 @@ func (x *DataProduct) GetClassifications() []Classification {
 func (x *DataProduct) GetFreshness() *Freshness {
 	if x != nil {
 		return x.Freshness
+	}
+	return nil
+}
+
+func (x *DataProduct) GetGrants() []string {
+	if x != nil {
+		return x.Grants
 	}
 	return nil
 }
@@ -2463,6 +2473,215 @@ func (x *ExportContractResponse) GetOdcsYaml() string {
 	return ""
 }
 
+type GrantAccessRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Domain  string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Product string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	// The domain given read access.
+	Grantee       string `protobuf:"bytes,3,opt,name=grantee,proto3" json:"grantee,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GrantAccessRequest) Reset() {
+	*x = GrantAccessRequest{}
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GrantAccessRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GrantAccessRequest) ProtoMessage() {}
+
+func (x *GrantAccessRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GrantAccessRequest.ProtoReflect.Descriptor instead.
+func (*GrantAccessRequest) Descriptor() ([]byte, []int) {
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *GrantAccessRequest) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *GrantAccessRequest) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *GrantAccessRequest) GetGrantee() string {
+	if x != nil {
+		return x.Grantee
+	}
+	return ""
+}
+
+type GrantAccessResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Product       *DataProduct           `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GrantAccessResponse) Reset() {
+	*x = GrantAccessResponse{}
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GrantAccessResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GrantAccessResponse) ProtoMessage() {}
+
+func (x *GrantAccessResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GrantAccessResponse.ProtoReflect.Descriptor instead.
+func (*GrantAccessResponse) Descriptor() ([]byte, []int) {
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *GrantAccessResponse) GetProduct() *DataProduct {
+	if x != nil {
+		return x.Product
+	}
+	return nil
+}
+
+type RevokeAccessRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Domain        string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Product       string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	Grantee       string                 `protobuf:"bytes,3,opt,name=grantee,proto3" json:"grantee,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeAccessRequest) Reset() {
+	*x = RevokeAccessRequest{}
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeAccessRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeAccessRequest) ProtoMessage() {}
+
+func (x *RevokeAccessRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeAccessRequest.ProtoReflect.Descriptor instead.
+func (*RevokeAccessRequest) Descriptor() ([]byte, []int) {
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *RevokeAccessRequest) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *RevokeAccessRequest) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *RevokeAccessRequest) GetGrantee() string {
+	if x != nil {
+		return x.Grantee
+	}
+	return ""
+}
+
+type RevokeAccessResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Product       *DataProduct           `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeAccessResponse) Reset() {
+	*x = RevokeAccessResponse{}
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeAccessResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeAccessResponse) ProtoMessage() {}
+
+func (x *RevokeAccessResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_aifactory_catalog_v1_catalog_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeAccessResponse.ProtoReflect.Descriptor instead.
+func (*RevokeAccessResponse) Descriptor() ([]byte, []int) {
+	return file_aifactory_catalog_v1_catalog_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RevokeAccessResponse) GetProduct() *DataProduct {
+	if x != nil {
+		return x.Product
+	}
+	return nil
+}
+
 var File_aifactory_catalog_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_aifactory_catalog_v1_catalog_proto_rawDesc = "" +
@@ -2483,7 +2702,7 @@ const file_aifactory_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x05major\x18\x02 \x01(\x05R\x05major\x12%\n" +
 	"\x0elatest_version\x18\x03 \x01(\tR\rlatestVersion\x128\n" +
 	"\x06status\x18\x04 \x01(\x0e2 .aifactory.catalog.v1.PortStatusR\x06status\x12\x18\n" +
-	"\asubject\x18\x05 \x01(\tR\asubject\"\x96\x05\n" +
+	"\asubject\x18\x05 \x01(\tR\asubject\"\xae\x05\n" +
 	"\vDataProduct\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -2502,7 +2721,8 @@ const file_aifactory_catalog_v1_catalog_proto_rawDesc = "" +
 	"\vfield_names\x18\f \x03(\tR\n" +
 	"fieldNames\x12N\n" +
 	"\x0fclassifications\x18\r \x03(\x0e2$.aifactory.catalog.v1.ClassificationR\x0fclassifications\x12=\n" +
-	"\tfreshness\x18\x0e \x01(\v2\x1f.aifactory.catalog.v1.FreshnessR\tfreshness\"\x89\x02\n" +
+	"\tfreshness\x18\x0e \x01(\v2\x1f.aifactory.catalog.v1.FreshnessR\tfreshness\x12\x16\n" +
+	"\x06grants\x18\x0f \x03(\tR\x06grants\"\x89\x02\n" +
 	"\tFreshness\x12\x1a\n" +
 	"\bbreached\x18\x01 \x01(\bR\bbreached\x12B\n" +
 	"\x0flast_event_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\rlastEventTime\x122\n" +
@@ -2631,7 +2851,19 @@ const file_aifactory_catalog_v1_catalog_proto_rawDesc = "" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\"5\n" +
 	"\x16ExportContractResponse\x12\x1b\n" +
-	"\todcs_yaml\x18\x01 \x01(\tR\bodcsYaml*\xb1\x02\n" +
+	"\todcs_yaml\x18\x01 \x01(\tR\bodcsYaml\"`\n" +
+	"\x12GrantAccessRequest\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
+	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x18\n" +
+	"\agrantee\x18\x03 \x01(\tR\agrantee\"R\n" +
+	"\x13GrantAccessResponse\x12;\n" +
+	"\aproduct\x18\x01 \x01(\v2!.aifactory.catalog.v1.DataProductR\aproduct\"a\n" +
+	"\x13RevokeAccessRequest\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
+	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x18\n" +
+	"\agrantee\x18\x03 \x01(\tR\agrantee\"S\n" +
+	"\x14RevokeAccessResponse\x12;\n" +
+	"\aproduct\x18\x01 \x01(\v2!.aifactory.catalog.v1.DataProductR\aproduct*\xb1\x02\n" +
 	"\x11CompatibilityMode\x12\"\n" +
 	"\x1eCOMPATIBILITY_MODE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bCOMPATIBILITY_MODE_BACKWARD\x10\x01\x12*\n" +
@@ -2653,7 +2885,7 @@ const file_aifactory_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x12PORT_STATUS_ACTIVE\x10\x01\x12\x1a\n" +
 	"\x16PORT_STATUS_DEPRECATED\x10\x02\x12\x17\n" +
 	"\x13PORT_STATUS_RETIRED\x10\x03\x12\x15\n" +
-	"\x11PORT_STATUS_DRAFT\x10\x042\xa9\r\n" +
+	"\x11PORT_STATUS_DRAFT\x10\x042\xf4\x0e\n" +
 	"\x0eCatalogService\x12e\n" +
 	"\fCreateDomain\x12).aifactory.catalog.v1.CreateDomainRequest\x1a*.aifactory.catalog.v1.CreateDomainResponse\x12\\\n" +
 	"\tGetDomain\x12&.aifactory.catalog.v1.GetDomainRequest\x1a'.aifactory.catalog.v1.GetDomainResponse\x12b\n" +
@@ -2669,7 +2901,9 @@ const file_aifactory_catalog_v1_catalog_proto_rawDesc = "" +
 	"\vGetContract\x12(.aifactory.catalog.v1.GetContractRequest\x1a).aifactory.catalog.v1.GetContractResponse\x12}\n" +
 	"\x14ListContractVersions\x121.aifactory.catalog.v1.ListContractVersionsRequest\x1a2.aifactory.catalog.v1.ListContractVersionsResponse\x12t\n" +
 	"\x11SetContractStatus\x12..aifactory.catalog.v1.SetContractStatusRequest\x1a/.aifactory.catalog.v1.SetContractStatusResponse\x12k\n" +
-	"\x0eExportContract\x12+.aifactory.catalog.v1.ExportContractRequest\x1a,.aifactory.catalog.v1.ExportContractResponseBLZJgithub.com/aifactory/aifactory/proto/gen/go/aifactory/catalog/v1;catalogv1b\x06proto3"
+	"\x0eExportContract\x12+.aifactory.catalog.v1.ExportContractRequest\x1a,.aifactory.catalog.v1.ExportContractResponse\x12b\n" +
+	"\vGrantAccess\x12(.aifactory.catalog.v1.GrantAccessRequest\x1a).aifactory.catalog.v1.GrantAccessResponse\x12e\n" +
+	"\fRevokeAccess\x12).aifactory.catalog.v1.RevokeAccessRequest\x1a*.aifactory.catalog.v1.RevokeAccessResponseBLZJgithub.com/aifactory/aifactory/proto/gen/go/aifactory/catalog/v1;catalogv1b\x06proto3"
 
 var (
 	file_aifactory_catalog_v1_catalog_proto_rawDescOnce sync.Once
@@ -2684,7 +2918,7 @@ func file_aifactory_catalog_v1_catalog_proto_rawDescGZIP() []byte {
 }
 
 var file_aifactory_catalog_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_aifactory_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_aifactory_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_aifactory_catalog_v1_catalog_proto_goTypes = []any{
 	(CompatibilityMode)(0),               // 0: aifactory.catalog.v1.CompatibilityMode
 	(ProductStatus)(0),                   // 1: aifactory.catalog.v1.ProductStatus
@@ -2725,24 +2959,28 @@ var file_aifactory_catalog_v1_catalog_proto_goTypes = []any{
 	(*SetContractStatusResponse)(nil),    // 36: aifactory.catalog.v1.SetContractStatusResponse
 	(*ExportContractRequest)(nil),        // 37: aifactory.catalog.v1.ExportContractRequest
 	(*ExportContractResponse)(nil),       // 38: aifactory.catalog.v1.ExportContractResponse
-	(*timestamppb.Timestamp)(nil),        // 39: google.protobuf.Timestamp
-	(Classification)(0),                  // 40: aifactory.catalog.v1.Classification
-	(*Contract)(nil),                     // 41: aifactory.catalog.v1.Contract
-	(ContractStatus)(0),                  // 42: aifactory.catalog.v1.ContractStatus
+	(*GrantAccessRequest)(nil),           // 39: aifactory.catalog.v1.GrantAccessRequest
+	(*GrantAccessResponse)(nil),          // 40: aifactory.catalog.v1.GrantAccessResponse
+	(*RevokeAccessRequest)(nil),          // 41: aifactory.catalog.v1.RevokeAccessRequest
+	(*RevokeAccessResponse)(nil),         // 42: aifactory.catalog.v1.RevokeAccessResponse
+	(*timestamppb.Timestamp)(nil),        // 43: google.protobuf.Timestamp
+	(Classification)(0),                  // 44: aifactory.catalog.v1.Classification
+	(*Contract)(nil),                     // 45: aifactory.catalog.v1.Contract
+	(ContractStatus)(0),                  // 46: aifactory.catalog.v1.ContractStatus
 }
 var file_aifactory_catalog_v1_catalog_proto_depIdxs = []int32{
-	39, // 0: aifactory.catalog.v1.Domain.create_time:type_name -> google.protobuf.Timestamp
-	39, // 1: aifactory.catalog.v1.Domain.update_time:type_name -> google.protobuf.Timestamp
+	43, // 0: aifactory.catalog.v1.Domain.create_time:type_name -> google.protobuf.Timestamp
+	43, // 1: aifactory.catalog.v1.Domain.update_time:type_name -> google.protobuf.Timestamp
 	2,  // 2: aifactory.catalog.v1.OutputPort.status:type_name -> aifactory.catalog.v1.PortStatus
 	1,  // 3: aifactory.catalog.v1.DataProduct.status:type_name -> aifactory.catalog.v1.ProductStatus
 	0,  // 4: aifactory.catalog.v1.DataProduct.compatibility:type_name -> aifactory.catalog.v1.CompatibilityMode
 	4,  // 5: aifactory.catalog.v1.DataProduct.output_ports:type_name -> aifactory.catalog.v1.OutputPort
-	39, // 6: aifactory.catalog.v1.DataProduct.create_time:type_name -> google.protobuf.Timestamp
-	39, // 7: aifactory.catalog.v1.DataProduct.update_time:type_name -> google.protobuf.Timestamp
-	40, // 8: aifactory.catalog.v1.DataProduct.classifications:type_name -> aifactory.catalog.v1.Classification
+	43, // 6: aifactory.catalog.v1.DataProduct.create_time:type_name -> google.protobuf.Timestamp
+	43, // 7: aifactory.catalog.v1.DataProduct.update_time:type_name -> google.protobuf.Timestamp
+	44, // 8: aifactory.catalog.v1.DataProduct.classifications:type_name -> aifactory.catalog.v1.Classification
 	6,  // 9: aifactory.catalog.v1.DataProduct.freshness:type_name -> aifactory.catalog.v1.Freshness
-	39, // 10: aifactory.catalog.v1.Freshness.last_event_time:type_name -> google.protobuf.Timestamp
-	39, // 11: aifactory.catalog.v1.Freshness.observed_at:type_name -> google.protobuf.Timestamp
+	43, // 10: aifactory.catalog.v1.Freshness.last_event_time:type_name -> google.protobuf.Timestamp
+	43, // 11: aifactory.catalog.v1.Freshness.observed_at:type_name -> google.protobuf.Timestamp
 	3,  // 12: aifactory.catalog.v1.CreateDomainRequest.domain:type_name -> aifactory.catalog.v1.Domain
 	3,  // 13: aifactory.catalog.v1.CreateDomainResponse.domain:type_name -> aifactory.catalog.v1.Domain
 	3,  // 14: aifactory.catalog.v1.GetDomainResponse.domain:type_name -> aifactory.catalog.v1.Domain
@@ -2754,57 +2992,63 @@ var file_aifactory_catalog_v1_catalog_proto_depIdxs = []int32{
 	5,  // 20: aifactory.catalog.v1.UpdateDataProductRequest.product:type_name -> aifactory.catalog.v1.DataProduct
 	5,  // 21: aifactory.catalog.v1.UpdateDataProductResponse.product:type_name -> aifactory.catalog.v1.DataProduct
 	1,  // 22: aifactory.catalog.v1.ProductFilter.status:type_name -> aifactory.catalog.v1.ProductStatus
-	40, // 23: aifactory.catalog.v1.ProductFilter.classification:type_name -> aifactory.catalog.v1.Classification
+	44, // 23: aifactory.catalog.v1.ProductFilter.classification:type_name -> aifactory.catalog.v1.Classification
 	21, // 24: aifactory.catalog.v1.ListDataProductsRequest.filter:type_name -> aifactory.catalog.v1.ProductFilter
 	5,  // 25: aifactory.catalog.v1.ListDataProductsResponse.products:type_name -> aifactory.catalog.v1.DataProduct
 	21, // 26: aifactory.catalog.v1.SearchDataProductsRequest.filter:type_name -> aifactory.catalog.v1.ProductFilter
 	5,  // 27: aifactory.catalog.v1.SearchDataProductsResponse.products:type_name -> aifactory.catalog.v1.DataProduct
-	41, // 28: aifactory.catalog.v1.PublishContractRequest.contract:type_name -> aifactory.catalog.v1.Contract
-	41, // 29: aifactory.catalog.v1.PublishContractResponse.contract:type_name -> aifactory.catalog.v1.Contract
+	45, // 28: aifactory.catalog.v1.PublishContractRequest.contract:type_name -> aifactory.catalog.v1.Contract
+	45, // 29: aifactory.catalog.v1.PublishContractResponse.contract:type_name -> aifactory.catalog.v1.Contract
 	5,  // 30: aifactory.catalog.v1.PublishContractResponse.product:type_name -> aifactory.catalog.v1.DataProduct
-	41, // 31: aifactory.catalog.v1.CheckCompatibilityRequest.contract:type_name -> aifactory.catalog.v1.Contract
+	45, // 31: aifactory.catalog.v1.CheckCompatibilityRequest.contract:type_name -> aifactory.catalog.v1.Contract
 	0,  // 32: aifactory.catalog.v1.CheckCompatibilityResponse.mode:type_name -> aifactory.catalog.v1.CompatibilityMode
 	29, // 33: aifactory.catalog.v1.CheckCompatibilityResponse.violations:type_name -> aifactory.catalog.v1.Violation
-	41, // 34: aifactory.catalog.v1.GetContractResponse.contract:type_name -> aifactory.catalog.v1.Contract
-	41, // 35: aifactory.catalog.v1.ListContractVersionsResponse.contracts:type_name -> aifactory.catalog.v1.Contract
-	42, // 36: aifactory.catalog.v1.SetContractStatusRequest.status:type_name -> aifactory.catalog.v1.ContractStatus
-	41, // 37: aifactory.catalog.v1.SetContractStatusResponse.contract:type_name -> aifactory.catalog.v1.Contract
+	45, // 34: aifactory.catalog.v1.GetContractResponse.contract:type_name -> aifactory.catalog.v1.Contract
+	45, // 35: aifactory.catalog.v1.ListContractVersionsResponse.contracts:type_name -> aifactory.catalog.v1.Contract
+	46, // 36: aifactory.catalog.v1.SetContractStatusRequest.status:type_name -> aifactory.catalog.v1.ContractStatus
+	45, // 37: aifactory.catalog.v1.SetContractStatusResponse.contract:type_name -> aifactory.catalog.v1.Contract
 	5,  // 38: aifactory.catalog.v1.SetContractStatusResponse.product:type_name -> aifactory.catalog.v1.DataProduct
-	7,  // 39: aifactory.catalog.v1.CatalogService.CreateDomain:input_type -> aifactory.catalog.v1.CreateDomainRequest
-	9,  // 40: aifactory.catalog.v1.CatalogService.GetDomain:input_type -> aifactory.catalog.v1.GetDomainRequest
-	11, // 41: aifactory.catalog.v1.CatalogService.ListDomains:input_type -> aifactory.catalog.v1.ListDomainsRequest
-	13, // 42: aifactory.catalog.v1.CatalogService.UpdateDomainMembers:input_type -> aifactory.catalog.v1.UpdateDomainMembersRequest
-	15, // 43: aifactory.catalog.v1.CatalogService.CreateDataProduct:input_type -> aifactory.catalog.v1.CreateDataProductRequest
-	17, // 44: aifactory.catalog.v1.CatalogService.GetDataProduct:input_type -> aifactory.catalog.v1.GetDataProductRequest
-	19, // 45: aifactory.catalog.v1.CatalogService.UpdateDataProduct:input_type -> aifactory.catalog.v1.UpdateDataProductRequest
-	22, // 46: aifactory.catalog.v1.CatalogService.ListDataProducts:input_type -> aifactory.catalog.v1.ListDataProductsRequest
-	24, // 47: aifactory.catalog.v1.CatalogService.SearchDataProducts:input_type -> aifactory.catalog.v1.SearchDataProductsRequest
-	26, // 48: aifactory.catalog.v1.CatalogService.PublishContract:input_type -> aifactory.catalog.v1.PublishContractRequest
-	28, // 49: aifactory.catalog.v1.CatalogService.CheckCompatibility:input_type -> aifactory.catalog.v1.CheckCompatibilityRequest
-	31, // 50: aifactory.catalog.v1.CatalogService.GetContract:input_type -> aifactory.catalog.v1.GetContractRequest
-	33, // 51: aifactory.catalog.v1.CatalogService.ListContractVersions:input_type -> aifactory.catalog.v1.ListContractVersionsRequest
-	35, // 52: aifactory.catalog.v1.CatalogService.SetContractStatus:input_type -> aifactory.catalog.v1.SetContractStatusRequest
-	37, // 53: aifactory.catalog.v1.CatalogService.ExportContract:input_type -> aifactory.catalog.v1.ExportContractRequest
-	8,  // 54: aifactory.catalog.v1.CatalogService.CreateDomain:output_type -> aifactory.catalog.v1.CreateDomainResponse
-	10, // 55: aifactory.catalog.v1.CatalogService.GetDomain:output_type -> aifactory.catalog.v1.GetDomainResponse
-	12, // 56: aifactory.catalog.v1.CatalogService.ListDomains:output_type -> aifactory.catalog.v1.ListDomainsResponse
-	14, // 57: aifactory.catalog.v1.CatalogService.UpdateDomainMembers:output_type -> aifactory.catalog.v1.UpdateDomainMembersResponse
-	16, // 58: aifactory.catalog.v1.CatalogService.CreateDataProduct:output_type -> aifactory.catalog.v1.CreateDataProductResponse
-	18, // 59: aifactory.catalog.v1.CatalogService.GetDataProduct:output_type -> aifactory.catalog.v1.GetDataProductResponse
-	20, // 60: aifactory.catalog.v1.CatalogService.UpdateDataProduct:output_type -> aifactory.catalog.v1.UpdateDataProductResponse
-	23, // 61: aifactory.catalog.v1.CatalogService.ListDataProducts:output_type -> aifactory.catalog.v1.ListDataProductsResponse
-	25, // 62: aifactory.catalog.v1.CatalogService.SearchDataProducts:output_type -> aifactory.catalog.v1.SearchDataProductsResponse
-	27, // 63: aifactory.catalog.v1.CatalogService.PublishContract:output_type -> aifactory.catalog.v1.PublishContractResponse
-	30, // 64: aifactory.catalog.v1.CatalogService.CheckCompatibility:output_type -> aifactory.catalog.v1.CheckCompatibilityResponse
-	32, // 65: aifactory.catalog.v1.CatalogService.GetContract:output_type -> aifactory.catalog.v1.GetContractResponse
-	34, // 66: aifactory.catalog.v1.CatalogService.ListContractVersions:output_type -> aifactory.catalog.v1.ListContractVersionsResponse
-	36, // 67: aifactory.catalog.v1.CatalogService.SetContractStatus:output_type -> aifactory.catalog.v1.SetContractStatusResponse
-	38, // 68: aifactory.catalog.v1.CatalogService.ExportContract:output_type -> aifactory.catalog.v1.ExportContractResponse
-	54, // [54:69] is the sub-list for method output_type
-	39, // [39:54] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	5,  // 39: aifactory.catalog.v1.GrantAccessResponse.product:type_name -> aifactory.catalog.v1.DataProduct
+	5,  // 40: aifactory.catalog.v1.RevokeAccessResponse.product:type_name -> aifactory.catalog.v1.DataProduct
+	7,  // 41: aifactory.catalog.v1.CatalogService.CreateDomain:input_type -> aifactory.catalog.v1.CreateDomainRequest
+	9,  // 42: aifactory.catalog.v1.CatalogService.GetDomain:input_type -> aifactory.catalog.v1.GetDomainRequest
+	11, // 43: aifactory.catalog.v1.CatalogService.ListDomains:input_type -> aifactory.catalog.v1.ListDomainsRequest
+	13, // 44: aifactory.catalog.v1.CatalogService.UpdateDomainMembers:input_type -> aifactory.catalog.v1.UpdateDomainMembersRequest
+	15, // 45: aifactory.catalog.v1.CatalogService.CreateDataProduct:input_type -> aifactory.catalog.v1.CreateDataProductRequest
+	17, // 46: aifactory.catalog.v1.CatalogService.GetDataProduct:input_type -> aifactory.catalog.v1.GetDataProductRequest
+	19, // 47: aifactory.catalog.v1.CatalogService.UpdateDataProduct:input_type -> aifactory.catalog.v1.UpdateDataProductRequest
+	22, // 48: aifactory.catalog.v1.CatalogService.ListDataProducts:input_type -> aifactory.catalog.v1.ListDataProductsRequest
+	24, // 49: aifactory.catalog.v1.CatalogService.SearchDataProducts:input_type -> aifactory.catalog.v1.SearchDataProductsRequest
+	26, // 50: aifactory.catalog.v1.CatalogService.PublishContract:input_type -> aifactory.catalog.v1.PublishContractRequest
+	28, // 51: aifactory.catalog.v1.CatalogService.CheckCompatibility:input_type -> aifactory.catalog.v1.CheckCompatibilityRequest
+	31, // 52: aifactory.catalog.v1.CatalogService.GetContract:input_type -> aifactory.catalog.v1.GetContractRequest
+	33, // 53: aifactory.catalog.v1.CatalogService.ListContractVersions:input_type -> aifactory.catalog.v1.ListContractVersionsRequest
+	35, // 54: aifactory.catalog.v1.CatalogService.SetContractStatus:input_type -> aifactory.catalog.v1.SetContractStatusRequest
+	37, // 55: aifactory.catalog.v1.CatalogService.ExportContract:input_type -> aifactory.catalog.v1.ExportContractRequest
+	39, // 56: aifactory.catalog.v1.CatalogService.GrantAccess:input_type -> aifactory.catalog.v1.GrantAccessRequest
+	41, // 57: aifactory.catalog.v1.CatalogService.RevokeAccess:input_type -> aifactory.catalog.v1.RevokeAccessRequest
+	8,  // 58: aifactory.catalog.v1.CatalogService.CreateDomain:output_type -> aifactory.catalog.v1.CreateDomainResponse
+	10, // 59: aifactory.catalog.v1.CatalogService.GetDomain:output_type -> aifactory.catalog.v1.GetDomainResponse
+	12, // 60: aifactory.catalog.v1.CatalogService.ListDomains:output_type -> aifactory.catalog.v1.ListDomainsResponse
+	14, // 61: aifactory.catalog.v1.CatalogService.UpdateDomainMembers:output_type -> aifactory.catalog.v1.UpdateDomainMembersResponse
+	16, // 62: aifactory.catalog.v1.CatalogService.CreateDataProduct:output_type -> aifactory.catalog.v1.CreateDataProductResponse
+	18, // 63: aifactory.catalog.v1.CatalogService.GetDataProduct:output_type -> aifactory.catalog.v1.GetDataProductResponse
+	20, // 64: aifactory.catalog.v1.CatalogService.UpdateDataProduct:output_type -> aifactory.catalog.v1.UpdateDataProductResponse
+	23, // 65: aifactory.catalog.v1.CatalogService.ListDataProducts:output_type -> aifactory.catalog.v1.ListDataProductsResponse
+	25, // 66: aifactory.catalog.v1.CatalogService.SearchDataProducts:output_type -> aifactory.catalog.v1.SearchDataProductsResponse
+	27, // 67: aifactory.catalog.v1.CatalogService.PublishContract:output_type -> aifactory.catalog.v1.PublishContractResponse
+	30, // 68: aifactory.catalog.v1.CatalogService.CheckCompatibility:output_type -> aifactory.catalog.v1.CheckCompatibilityResponse
+	32, // 69: aifactory.catalog.v1.CatalogService.GetContract:output_type -> aifactory.catalog.v1.GetContractResponse
+	34, // 70: aifactory.catalog.v1.CatalogService.ListContractVersions:output_type -> aifactory.catalog.v1.ListContractVersionsResponse
+	36, // 71: aifactory.catalog.v1.CatalogService.SetContractStatus:output_type -> aifactory.catalog.v1.SetContractStatusResponse
+	38, // 72: aifactory.catalog.v1.CatalogService.ExportContract:output_type -> aifactory.catalog.v1.ExportContractResponse
+	40, // 73: aifactory.catalog.v1.CatalogService.GrantAccess:output_type -> aifactory.catalog.v1.GrantAccessResponse
+	42, // 74: aifactory.catalog.v1.CatalogService.RevokeAccess:output_type -> aifactory.catalog.v1.RevokeAccessResponse
+	58, // [58:75] is the sub-list for method output_type
+	41, // [41:58] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_aifactory_catalog_v1_catalog_proto_init() }
@@ -2827,7 +3071,7 @@ func file_aifactory_catalog_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aifactory_catalog_v1_catalog_proto_rawDesc), len(file_aifactory_catalog_v1_catalog_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   36,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -34,6 +34,8 @@ const (
 	CatalogService_ListContractVersions_FullMethodName = "/aifactory.catalog.v1.CatalogService/ListContractVersions"
 	CatalogService_SetContractStatus_FullMethodName    = "/aifactory.catalog.v1.CatalogService/SetContractStatus"
 	CatalogService_ExportContract_FullMethodName       = "/aifactory.catalog.v1.CatalogService/ExportContract"
+	CatalogService_GrantAccess_FullMethodName          = "/aifactory.catalog.v1.CatalogService/GrantAccess"
+	CatalogService_RevokeAccess_FullMethodName         = "/aifactory.catalog.v1.CatalogService/RevokeAccess"
 )
 
 // CatalogServiceClient is the client API for CatalogService service.
@@ -81,6 +83,10 @@ type CatalogServiceClient interface {
 	SetContractStatus(ctx context.Context, in *SetContractStatusRequest, opts ...grpc.CallOption) (*SetContractStatusResponse, error)
 	// ExportContract renders a contract version as ODCS v3.1 YAML.
 	ExportContract(ctx context.Context, in *ExportContractRequest, opts ...grpc.CallOption) (*ExportContractResponse, error)
+	// GrantAccess lets another domain read a product (its features, its
+	// data). Members of the owning domain or a platform admin.
+	GrantAccess(ctx context.Context, in *GrantAccessRequest, opts ...grpc.CallOption) (*GrantAccessResponse, error)
+	RevokeAccess(ctx context.Context, in *RevokeAccessRequest, opts ...grpc.CallOption) (*RevokeAccessResponse, error)
 }
 
 type catalogServiceClient struct {
@@ -241,6 +247,26 @@ func (c *catalogServiceClient) ExportContract(ctx context.Context, in *ExportCon
 	return out, nil
 }
 
+func (c *catalogServiceClient) GrantAccess(ctx context.Context, in *GrantAccessRequest, opts ...grpc.CallOption) (*GrantAccessResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GrantAccessResponse)
+	err := c.cc.Invoke(ctx, CatalogService_GrantAccess_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) RevokeAccess(ctx context.Context, in *RevokeAccessRequest, opts ...grpc.CallOption) (*RevokeAccessResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokeAccessResponse)
+	err := c.cc.Invoke(ctx, CatalogService_RevokeAccess_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CatalogServiceServer is the server API for CatalogService service.
 // All implementations must embed UnimplementedCatalogServiceServer
 // for forward compatibility.
@@ -286,6 +312,10 @@ type CatalogServiceServer interface {
 	SetContractStatus(context.Context, *SetContractStatusRequest) (*SetContractStatusResponse, error)
 	// ExportContract renders a contract version as ODCS v3.1 YAML.
 	ExportContract(context.Context, *ExportContractRequest) (*ExportContractResponse, error)
+	// GrantAccess lets another domain read a product (its features, its
+	// data). Members of the owning domain or a platform admin.
+	GrantAccess(context.Context, *GrantAccessRequest) (*GrantAccessResponse, error)
+	RevokeAccess(context.Context, *RevokeAccessRequest) (*RevokeAccessResponse, error)
 	mustEmbedUnimplementedCatalogServiceServer()
 }
 
@@ -340,6 +370,12 @@ func (UnimplementedCatalogServiceServer) SetContractStatus(context.Context, *Set
 }
 func (UnimplementedCatalogServiceServer) ExportContract(context.Context, *ExportContractRequest) (*ExportContractResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExportContract not implemented")
+}
+func (UnimplementedCatalogServiceServer) GrantAccess(context.Context, *GrantAccessRequest) (*GrantAccessResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GrantAccess not implemented")
+}
+func (UnimplementedCatalogServiceServer) RevokeAccess(context.Context, *RevokeAccessRequest) (*RevokeAccessResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeAccess not implemented")
 }
 func (UnimplementedCatalogServiceServer) mustEmbedUnimplementedCatalogServiceServer() {}
 func (UnimplementedCatalogServiceServer) testEmbeddedByValue()                        {}
@@ -632,6 +668,42 @@ func _CatalogService_ExportContract_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CatalogService_GrantAccess_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GrantAccessRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).GrantAccess(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_GrantAccess_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).GrantAccess(ctx, req.(*GrantAccessRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_RevokeAccess_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeAccessRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).RevokeAccess(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_RevokeAccess_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).RevokeAccess(ctx, req.(*RevokeAccessRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CatalogService_ServiceDesc is the grpc.ServiceDesc for CatalogService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -698,6 +770,14 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ExportContract",
 			Handler:    _CatalogService_ExportContract_Handler,
+		},
+		{
+			MethodName: "GrantAccess",
+			Handler:    _CatalogService_GrantAccess_Handler,
+		},
+		{
+			MethodName: "RevokeAccess",
+			Handler:    _CatalogService_RevokeAccess_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
