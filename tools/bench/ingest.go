@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// ingestRun is one size of the ingest benchmark: both phases.
+type ingestRun struct {
+	records             int64
+	ours, floor         phaseResult
+	natsOurs, natsFloor int64 // peak RSS of each phase's nats-server
+}
+
+// runIngest is the ingest benchmark: ~256-byte JSON records valid against a
+// 10-field contract into a real nats-server with file storage, once through
+// ours (gRPC IngestStream → validate → JetStream, acked) and once as the
+// floor (raw async JetStream publish of the same bytes, acked). Each phase
+// gets a fresh nats-server and runs in its own child process.
+func runIngest(ctx context.Context, o options) error {
+	path, err := natsServerBinary(ctx, o.natsServer)
+	if err != nil {
+		return err
+	}
+	version, err := natsVersion(ctx, path)
+	if err != nil {
+		return err
+	}
+	if version != natsServerVersion {
+		logf("warning: %s is nats-server %s; the project embeds %s", path, version, natsServerVersion)
+	}
+	var runs []ingestRun
+	for _, n := range o.recordsList {
+		r := ingestRun{records: n}
+		p := phaseParams{Records: n, Batch: o.batch, Inflight: o.inflight, RecordSize: o.recordSize, Seed: o.seed}
+
+		p.Phase = "ingest-floor"
+		logf("ingest: floor, %d records (raw JetStream PublishMsgAsync, nats-server %s)", n, version)
+		if r.floor, r.natsFloor, err = ingestPhase(ctx, path, p); err != nil {
+			return err
+		}
+		p.Phase = "ingest-ours"
+		if o.cpuProfile != "" {
+			p.CPUProfile = o.cpuProfile
+			if len(o.recordsList) > 1 {
+				p.CPUProfile += "." + strconv.FormatInt(n, 10)
+			}
+			if p.CPUProfile, err = filepath.Abs(p.CPUProfile); err != nil {
+				return err
+			}
+		}
+		logf("ingest: ours, %d records (gRPC IngestStream → validate → JetStream)", n)
+		if r.ours, r.natsOurs, err = ingestPhase(ctx, path, p); err != nil {
+			return err
+		}
+		if p.CPUProfile != "" {
+			logf("ingest: CPU profile of the ours phase in %s (go tool pprof -top %s)", p.CPUProfile, p.CPUProfile)
+		}
+		if r.ours.Duplicates != r.floor.Duplicates {
+			logf("warning: DATA_BENCH dedup window differs: ours %s, floor %s", r.ours.Duplicates, r.floor.Duplicates)
+		}
+		printIngest(os.Stdout, r, o)
+		runs = append(runs, r)
+	}
+	printRSSFlatness(os.Stdout, runs)
+	return nil
+}
+
+// ingestPhase runs one phase against a fresh nats-server and checks that
+// the data stream holds exactly the records written. It returns the
+// server's peak RSS too.
+func ingestPhase(ctx context.Context, natsPath string, p phaseParams) (phaseResult, int64, error) {
+	srv, err := startNATS(ctx, natsPath)
+	if err != nil {
+		return phaseResult{}, 0, err
+	}
+	defer srv.Stop()
+	p.NATSURL = srv.URL
+	r, err := runChild(ctx, p)
+	if err != nil {
+		return phaseResult{}, 0, err
+	}
+	if r.StreamMsgs != uint64(p.Records) {
+		return phaseResult{}, 0, fmt.Errorf("%s: %s holds %d messages, want %d", p.Phase, benchStream, r.StreamMsgs, p.Records)
+	}
+	natsRSS, err := srv.PeakRSS()
+	if err != nil {
+		logf("warning: nats-server peak RSS: %v", err)
+	}
+	return r, natsRSS, nil
+}
+
+// printIngest prints the RESULT lines of one size.
+func printIngest(w *os.File, r ingestRun, o options) {
+	common := fmt.Sprintf("records=%d batch=%d inflight=%d record_size=%d", r.records, o.batch, o.inflight, o.recordSize)
+	fmt.Fprintf(w, "RESULT ingest ours=%.0fmsgs/s floor=%.0fmsgs/s ratio=%.2f %s p50_ours=%.2fms p50_floor=%.2fms p99_ours=%.2fms p99_floor=%.2fms rss_ours=%.1fMiB rss_floor=%.1fMiB\n",
+		r.ours.MsgsPerSec(), r.floor.MsgsPerSec(), ratio(r.ours.MsgsPerSec(), r.floor.MsgsPerSec()), common,
+		ms(r.ours.P50), ms(r.floor.P50), ms(r.ours.P99), ms(r.floor.P99), mib(r.ours.PeakRSS), mib(r.floor.PeakRSS))
+	fmt.Fprintf(w, "RESULT ingest-p50 ours=%.2fms floor=%.2fms ratio=%.2f %s batches=%d\n",
+		ms(r.ours.P50), ms(r.floor.P50), ratio(ms(r.ours.P50), ms(r.floor.P50)), common, r.ours.Batches)
+	fmt.Fprintf(w, "RESULT ingest-p99 ours=%.2fms floor=%.2fms ratio=%.2f %s batches=%d\n",
+		ms(r.ours.P99), ms(r.floor.P99), ratio(ms(r.ours.P99), ms(r.floor.P99)), common, r.ours.Batches)
+	// ours is one process hosting catalog + ingestion + the gRPC client;
+	// floor is the publisher process. nats-server is measured apart.
+	fmt.Fprintf(w, "RESULT ingest-rss ours=%.1fMiB floor=%.1fMiB ratio=%.2f %s scope_ours=server+client scope_floor=publisher nats_rss_ours=%.1fMiB nats_rss_floor=%.1fMiB\n",
+		mib(r.ours.PeakRSS), mib(r.floor.PeakRSS), ratio(mib(r.ours.PeakRSS), mib(r.floor.PeakRSS)), common,
+		mib(r.natsOurs), mib(r.natsFloor))
+	verdict := "met"
+	if ratio(r.ours.MsgsPerSec(), r.floor.MsgsPerSec()) < 0.8 {
+		verdict = "NOT met"
+	}
+	fmt.Fprintf(w, "ingest: %d records: ours/floor throughput %.2f (target ≥ 0.80: %s); ours %.2fs, floor %.2fs; stored bytes per message ours %d, floor %d\n",
+		r.records, ratio(r.ours.MsgsPerSec(), r.floor.MsgsPerSec()), verdict, r.ours.Seconds, r.floor.Seconds,
+		r.ours.StreamBytes/uint64(r.records), r.floor.StreamBytes/uint64(r.records))
+}
+
+// printRSSFlatness compares peak RSS across the sizes run (the target: flat
+// from 100k to 5M records).
+func printRSSFlatness(w *os.File, runs []ingestRun) {
+	if len(runs) < 2 {
+		return
+	}
+	line := func(who string, rss func(ingestRun) int64) string {
+		var parts []string
+		for _, r := range runs {
+			parts = append(parts, fmt.Sprintf("%d=%.1fMiB", r.records, mib(rss(r))))
+		}
+		growth := ratio(float64(rss(runs[len(runs)-1])), float64(rss(runs[0])))
+		return fmt.Sprintf("%s %s (×%.2f)", who, strings.Join(parts, " "), growth)
+	}
+	fmt.Fprintf(w, "ingest: peak RSS by records: %s; %s\n",
+		line("ours", func(r ingestRun) int64 { return r.ours.PeakRSS }),
+		line("floor", func(r ingestRun) int64 { return r.floor.PeakRSS }))
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
