@@ -37,8 +37,9 @@ func (b *Bus) PublishBatch(ctx context.Context, batch []Outgoing) ([]Result, err
 	}
 	results := make([]Result, len(batch))
 	futures := make([]jetstream.PubAckFuture, len(batch))
+	vals := values{}
 	for i, o := range batch {
-		msg, ev, err := b.message(ctx, o.Subject, o.Event)
+		msg, ev, err := b.messageWith(ctx, o.Subject, o.Event, vals)
 		if err != nil {
 			results[i].Err = err
 			continue

@@ -55,7 +55,9 @@ type Event struct {
 	// Data is the message body.
 	Data []byte
 	// Headers are extra headers, sent as given; the CloudEvents and trace
-	// headers above take precedence. EventFromMsg puts every header it does
+	// headers above take precedence. Publishing takes ownership of the map:
+	// the CloudEvents headers are added to it, so do not reuse one map for
+	// several events. EventFromMsg puts every header it does
 	// not map to a field here.
 	Headers nats.Header
 }
@@ -69,6 +71,12 @@ type Ack struct {
 	// is that of the original.
 	Duplicate bool
 }
+
+// traceKey keys the batch's traceparent in values (not a valid header value).
+const (
+	traceKey      = "\x00traceparent"
+	traceStateKey = "\x00tracestate"
+)
 
 // propagator is fixed to W3C trace context so traceparent is written and
 // read even when the process has not configured a global propagator.
@@ -122,8 +130,30 @@ func newID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
+// values interns header values within one batch: the CloudEvents type,
+// source, content type, trace context… repeat on every message, and
+// nats.Header needs a []string per value. Messages only read them.
+type values map[string][]string
+
+func (v values) get(s string) []string {
+	if v == nil {
+		return []string{s}
+	}
+	if vs, ok := v[s]; ok {
+		return vs
+	}
+	vs := []string{s}
+	v[s] = vs
+	return vs
+}
+
 // message builds the NATS message for ev on subject.
 func (b *Bus) message(ctx context.Context, subject string, ev Event) (*nats.Msg, Event, error) {
+	return b.messageWith(ctx, subject, ev, nil)
+}
+
+// messageWith is message sharing repeated header values through vals.
+func (b *Bus) messageWith(ctx context.Context, subject string, ev Event, vals values) (*nats.Msg, Event, error) {
 	if err := validateSubject(subject, false); err != nil {
 		return nil, ev, err
 	}
@@ -139,25 +169,41 @@ func (b *Bus) message(ctx context.Context, subject string, ev Event) (*nats.Msg,
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
-	h := make(nats.Header, len(ev.Headers)+10)
-	for k, vs := range ev.Headers {
-		h[k] = append([]string(nil), vs...)
+	// The event's own header map becomes the message's (see Event.Headers):
+	// no copy on the hot path of batch publishing.
+	h := ev.Headers
+	if h == nil {
+		h = make(nats.Header, 10)
 	}
-	h.Set(HeaderSpecVersion, SpecVersion)
-	h.Set(HeaderID, ev.ID)
-	h.Set(HeaderMsgID, ev.ID)
-	h.Set(HeaderType, ev.Type)
-	h.Set(HeaderSource, ev.Source)
-	h.Set(HeaderTime, ev.Time.UTC().Format(time.RFC3339Nano))
+	id := []string{ev.ID}
+	h[HeaderSpecVersion] = vals.get(SpecVersion)
+	h[HeaderID] = id
+	h[HeaderMsgID] = id
+	h[HeaderType] = vals.get(ev.Type)
+	h[HeaderSource] = vals.get(ev.Source)
+	h[HeaderTime] = []string{ev.Time.UTC().Format(time.RFC3339Nano)}
 	if ev.Subject != "" {
-		h.Set(HeaderSubject, ev.Subject)
+		h[HeaderSubject] = vals.get(ev.Subject)
 	} else {
-		h.Del(HeaderSubject)
+		delete(h, HeaderSubject)
 	}
 	if ev.ContentType != "" {
-		h.Set(HeaderContentType, ev.ContentType)
+		h[HeaderContentType] = vals.get(ev.ContentType)
 	}
-	InjectTrace(ctx, h)
+	if vals == nil {
+		InjectTrace(ctx, h)
+	} else if tp, ok := vals[traceKey]; ok {
+		if len(tp) > 0 {
+			h[HeaderTraceParent] = tp
+		}
+		if ts := vals[traceStateKey]; len(ts) > 0 {
+			h[HeaderTraceState] = ts
+		}
+	} else {
+		InjectTrace(ctx, h)
+		vals[traceKey] = h[HeaderTraceParent] // nil when ctx has no span
+		vals[traceStateKey] = h[HeaderTraceState]
+	}
 	return &nats.Msg{Subject: subject, Header: h, Data: ev.Data}, ev, nil
 }
 

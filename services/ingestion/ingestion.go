@@ -21,11 +21,11 @@ import (
 
 	"github.com/aifactory/aifactory/libs/auth"
 	"github.com/aifactory/aifactory/libs/bus"
+	"github.com/aifactory/aifactory/libs/catalogview"
 	"github.com/aifactory/aifactory/libs/store"
 	ingestionv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/ingestion/v1"
 	"github.com/aifactory/aifactory/services/ingestion/internal/adapters"
 	"github.com/aifactory/aifactory/services/ingestion/internal/app"
-	"github.com/aifactory/aifactory/services/ingestion/internal/catalogview"
 	"github.com/aifactory/aifactory/services/ingestion/internal/ports"
 )
 

@@ -29,11 +29,11 @@ import (
 
 	"github.com/aifactory/aifactory/libs/auth"
 	"github.com/aifactory/aifactory/libs/bus"
+	"github.com/aifactory/aifactory/libs/catalogview"
 	"github.com/aifactory/aifactory/libs/service"
 	catalogv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/catalog/v1"
 	ingestionv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/ingestion/v1"
 	"github.com/aifactory/aifactory/services/ingestion/internal/adapters"
-	"github.com/aifactory/aifactory/services/ingestion/internal/catalogview"
 	"github.com/aifactory/aifactory/services/ingestion/internal/validate"
 )
 
@@ -290,6 +290,7 @@ func (s *Service) ingest(ctx context.Context, p auth.Principal, b Batch) (*Outco
 	now := s.now()
 	delta := adapters.Delta{LastIngestTime: now}
 	opts := validate.Options{CoerceText: t.GetCoerceText(), EventTimeField: t.GetEventTimeField(), MaxFields: s.limits.MaxFields}
+	headers := newBatchHeaders(t, port, p.Name)
 	for i, rec := range b.Records {
 		res := &ingestionv1.RecordResult{Index: int32(i)}
 		results[i] = res
@@ -336,7 +337,7 @@ func (s *Service) ingest(ctx context.Context, p auth.Principal, b Batch) (*Outco
 			rejected = append(rejected, true)
 			continue
 		}
-		out = append(out, bus.Outgoing{Subject: port.GetSubject(), Event: dataEvent(t, port, res.MessageId, eventTime, vr.Record, p.Name)})
+		out = append(out, bus.Outgoing{Subject: port.GetSubject(), Event: headers.event(t, res.MessageId, eventTime, vr.Record)})
 		outIndex = append(outIndex, i)
 		rejected = append(rejected, false)
 		if eventTime.After(delta.LastEventTime) {
@@ -405,14 +406,37 @@ func (s *Service) ingest(ctx context.Context, p auth.Principal, b Batch) (*Outco
 	return &Outcome{Results: results, Summary: sum, Bytes: stored}, nil
 }
 
-func dataEvent(t *ingestionv1.Target, port *catalogview.Port, id string, eventTime time.Time, record []byte, principal string) bus.Event {
-	h := nats.Header{}
-	h.Set(HeaderContractVersion, port.Contract.GetVersion())
-	h.Set(HeaderPort, port.GetName())
-	if t.GetSchemaObject() != "" {
-		h.Set(HeaderSchemaObject, t.GetSchemaObject())
+// batchHeaders are the header values every record of a batch shares (the
+// header map only reads them, so one slice serves the whole batch).
+type batchHeaders struct {
+	version, port, object, producer []string
+}
+
+func newBatchHeaders(t *ingestionv1.Target, port *catalogview.Port, principal string) *batchHeaders {
+	h := &batchHeaders{
+		version:  []string{port.Contract.GetVersion()},
+		port:     []string{port.GetName()},
+		producer: []string{principal},
 	}
-	h.Set(HeaderProducer, principal)
+	if t.GetSchemaObject() != "" {
+		h.object = []string{t.GetSchemaObject()}
+	}
+	return h
+}
+
+func dataEvent(t *ingestionv1.Target, port *catalogview.Port, id string, eventTime time.Time, record []byte, principal string) bus.Event {
+	return newBatchHeaders(t, port, principal).event(t, id, eventTime, record)
+}
+
+func (bh *batchHeaders) event(t *ingestionv1.Target, id string, eventTime time.Time, record []byte) bus.Event {
+	// Sized for these plus the CloudEvents and trace headers the bus adds.
+	h := make(nats.Header, 14)
+	h[HeaderContractVersion] = bh.version
+	h[HeaderPort] = bh.port
+	if bh.object != nil {
+		h[HeaderSchemaObject] = bh.object
+	}
+	h[HeaderProducer] = bh.producer
 	return bus.Event{
 		ID:          id,
 		Type:        dataEventType,

@@ -93,50 +93,95 @@ func (s *GRPCServer) IngestStream(stream grpc.BidiStreamingServer[ingestionv1.In
 		v.Add("open.run_id", "must be a UUID (OpenLineage run ids are UUIDs)")
 		return v.Err()
 	}
+	s.emit(ctx, run, lineage.Start, lineage.Counts{}, "")
+	counts, err := s.pipeline(ctx, stream, p, open.GetTarget(), run.RunID)
+	switch {
+	case err == nil:
+		s.emit(ctx, run, lineage.Complete, counts, "")
+		return nil
+	case status.Code(err) == codes.Unavailable:
+		// An Unavailable session is usually resumed by the client with the
+		// same run id; the run is marked failed only otherwise.
+		return err
+	default:
+		s.emit(ctx, run, lineage.Fail, counts, err.Error())
+		return err
+	}
+}
+
+// StreamPipelineDepth is how many batches of one stream are validated and
+// published at once; their answers still go out in order.
+const StreamPipelineDepth = 4
+
+type batchResult struct {
+	id  uint64
+	out *app.Outcome
+	err error
+}
+
+// pipeline runs the batches of a session: a receiving goroutine starts each
+// batch as it arrives (up to StreamPipelineDepth at once), and this one
+// sends the answers in arrival order. It returns at the client's EOF, or at
+// the first error.
+func (s *GRPCServer) pipeline(ctx context.Context,
+	stream grpc.BidiStreamingServer[ingestionv1.IngestStreamRequest, ingestionv1.IngestStreamResponse],
+	p auth.Principal, target *ingestionv1.Target, runID string) (lineage.Counts, error) {
 	var counts lineage.Counts
-	s.emit(ctx, run, lineage.Start, counts, "")
-	sentRunID := false
-	for {
-		req, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			s.emit(ctx, run, lineage.Complete, counts, "")
-			return nil
-		}
-		if err != nil {
-			s.emit(ctx, run, lineage.Fail, counts, err.Error())
-			return err
-		}
-		b := req.GetBatch()
-		if b == nil {
-			var v service.Violations
-			v.Add("batch", "after open, every message must be a batch")
-			err := v.Err()
-			s.emit(ctx, run, lineage.Fail, counts, err.Error())
-			return err
-		}
-		out, err := s.app.Ingest(ctx, p, app.Batch{Target: open.GetTarget(), Records: b.GetRecords(), RunID: run.RunID})
-		if err != nil {
-			// An Unavailable session is usually resumed by the client with
-			// the same run id; the run is marked failed only otherwise.
-			if status.Code(err) != codes.Unavailable {
-				s.emit(ctx, run, lineage.Fail, counts, err.Error())
+	queue := make(chan chan batchResult, StreamPipelineDepth)
+	recvErr := make(chan error, 1)
+	go func() {
+		defer close(queue)
+		for {
+			req, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				recvErr <- nil
+				return
 			}
-			return err
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			b := req.GetBatch()
+			if b == nil {
+				var v service.Violations
+				v.Add("batch", "after open, every message must be a batch")
+				recvErr <- v.Err()
+				return
+			}
+			done := make(chan batchResult, 1)
+			select {
+			case queue <- done:
+			case <-ctx.Done():
+				recvErr <- ctx.Err()
+				return
+			}
+			go func() {
+				out, err := s.app.Ingest(ctx, p, app.Batch{Target: target, Records: b.GetRecords(), RunID: runID})
+				done <- batchResult{id: b.GetBatchId(), out: out, err: err}
+			}()
 		}
-		sum := out.Summary
+	}()
+	sentRunID := false
+	for done := range queue {
+		r := <-done
+		if r.err != nil {
+			return counts, r.err
+		}
+		sum := r.out.Summary
 		counts.Stored += int64(sum.GetStored())
 		counts.Duplicates += int64(sum.GetDuplicates())
 		counts.Rejected += int64(sum.GetRejected())
 		counts.Errors += int64(sum.GetErrors())
-		counts.Bytes += out.Bytes
-		resp := &ingestionv1.IngestStreamResponse{BatchId: b.GetBatchId(), Results: out.Results, Summary: sum}
+		counts.Bytes += r.out.Bytes
+		resp := &ingestionv1.IngestStreamResponse{BatchId: r.id, Results: r.out.Results, Summary: sum}
 		if !sentRunID {
-			resp.RunId, sentRunID = run.RunID, true
+			resp.RunId, sentRunID = runID, true
 		}
 		if err := stream.Send(resp); err != nil {
-			return err
+			return counts, err
 		}
 	}
+	return counts, <-recvErr
 }
 
 func (s *GRPCServer) emit(ctx context.Context, run lineage.RunInfo, typ string, c lineage.Counts, errMsg string) {
