@@ -15,6 +15,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/aifactory/aifactory/libs/bus"
+	"github.com/aifactory/aifactory/libs/outbox"
 	"github.com/aifactory/aifactory/libs/store"
 	catalogv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/catalog/v1"
 	"github.com/aifactory/aifactory/services/catalog/internal/adapters"
@@ -43,7 +44,7 @@ type Options struct {
 // and its outbox relay publishing.
 type Catalog struct {
 	server *ports.GRPCServer
-	relay  *adapters.Relay
+	relay  *outbox.Relay
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }

@@ -25,6 +25,7 @@ func newCatalogCmd(a *app) *cobra.Command {
 		RunE: groupRunE,
 	}
 	cmd.AddCommand(newDomainCmd(a), newProductCmd(a), newContractCmd(a))
+	cmd.AddCommand(newGrantCmds(a)...)
 	return cmd
 }
 

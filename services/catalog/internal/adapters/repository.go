@@ -6,18 +6,18 @@ package adapters
 import (
 	"context"
 	"embed"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 
+	"github.com/aifactory/aifactory/libs/bus"
+	"github.com/aifactory/aifactory/libs/outbox"
 	"github.com/aifactory/aifactory/libs/store"
 	catalogv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/catalog/v1"
 	"github.com/aifactory/aifactory/services/catalog/internal/app"
@@ -447,25 +447,20 @@ func (r *Repository) UpdateContract(ctx context.Context, domain, product, versio
 	return outP, outC, nil
 }
 
+// outboxTable is the catalog's outbox (see libs/outbox).
+const outboxTable = "catalog_outbox"
+
 func writeOutbox(ctx context.Context, tx *store.Tx, events []app.Event) error {
-	base := nowMicros()
+	out := make([]outbox.Event, len(events))
 	for i, ev := range events {
-		payload, err := proto.Marshal(ev.Msg)
-		if err != nil {
-			return fmt.Errorf("encode event: %w", err)
-		}
-		id := ev.ID
-		if id == "" {
-			id = uuid.NewString()
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO catalog_outbox (id, subject, event_type, payload, create_time)
-			VALUES ($1, $2, $3, $4, $5)`,
-			id, ev.Subject, string(ev.Msg.ProtoReflect().Descriptor().FullName()),
-			base64.StdEncoding.EncodeToString(payload), base+int64(i)); err != nil {
-			return err
-		}
+		out[i] = outbox.Event{ID: ev.ID, Subject: ev.Subject, Msg: ev.Msg}
 	}
-	return nil
+	return outbox.Write(ctx, tx, outboxTable, out)
+}
+
+// NewRelay returns the relay publishing the catalog's outbox.
+func NewRelay(db *store.DB, b *bus.Bus, log *slog.Logger) *outbox.Relay {
+	return outbox.NewRelay(db, b, outboxTable, log)
 }
 
 // done maps store errors to app errors and wakes the relay after a commit

@@ -138,3 +138,19 @@ func (s *GRPCServer) ExportContract(ctx context.Context, req *catalogv1.ExportCo
 	}
 	return &catalogv1.ExportContractResponse{OdcsYaml: y}, nil
 }
+
+func (s *GRPCServer) GrantAccess(ctx context.Context, req *catalogv1.GrantAccessRequest) (*catalogv1.GrantAccessResponse, error) {
+	p, err := s.app.GrantAccess(ctx, req.GetDomain(), req.GetProduct(), req.GetGrantee())
+	if err != nil {
+		return nil, err
+	}
+	return &catalogv1.GrantAccessResponse{Product: p}, nil
+}
+
+func (s *GRPCServer) RevokeAccess(ctx context.Context, req *catalogv1.RevokeAccessRequest) (*catalogv1.RevokeAccessResponse, error) {
+	p, err := s.app.RevokeAccess(ctx, req.GetDomain(), req.GetProduct(), req.GetGrantee())
+	if err != nil {
+		return nil, err
+	}
+	return &catalogv1.RevokeAccessResponse{Product: p}, nil
+}

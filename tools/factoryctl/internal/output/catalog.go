@@ -63,7 +63,8 @@ func ProductsTable(w io.Writer, ps []*catalogv1.DataProduct) error {
 	return WriteTable(w, []string{"PRODUCT", "TITLE", "STATUS", "COMPATIBILITY", "OWNER", "PORTS", "TAGS"}, rows)
 }
 
-// ProductDetail shows one data product and its output ports.
+// ProductDetail shows one data product, the domains granted read access
+// to it, and its output ports.
 func ProductDetail(w io.Writer, p *catalogv1.DataProduct) error {
 	classes := make([]string, 0, len(p.GetClassifications()))
 	for _, c := range p.GetClassifications() {
@@ -78,6 +79,7 @@ func ProductDetail(w io.Writer, p *catalogv1.DataProduct) error {
 		{"Compatibility", Compatibility(p.GetCompatibility())},
 		{"Tags", List(p.GetTags())},
 		{"Classifications", List(classes)},
+		{"Grants", List(p.GetGrants())},
 		{"Fields", count(len(p.GetFieldNames()))},
 		{"Freshness", ProductFreshness(p.GetFreshness())},
 		{"Created", Time(p.GetCreateTime())},
