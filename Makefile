@@ -40,7 +40,7 @@ bench: ## Run the benchmarks (BENCH=name for one; BENCH_FLAGS for tools/bench, e
 .PHONY: build
 build: ## Build the binaries into bin/
 	@mkdir -p bin
-	go build -o bin/ ./tools/factoryctl ./services/catalog/cmd/catalog ./services/ingestion/cmd/ingestion
+	go build -o bin/ ./tools/factoryctl ./services/catalog/cmd/catalog ./services/ingestion/cmd/ingestion ./services/featurestore/cmd/featurestore
 
 .PHONY: lint
 lint: ## go vet and gofmt check on every module

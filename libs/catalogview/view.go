@@ -150,6 +150,12 @@ func (v *View) ApplyEvent(seq uint64, typ string, data []byte) {
 		return
 	}
 	v.mu.Lock()
+	if seq != 0 && seq <= v.applied {
+		// A redelivery (an ordered consumer that reset and replays): the
+		// view already holds this state or a newer one.
+		v.mu.Unlock()
+		return
+	}
 	switch m := msg.(type) {
 	case *catalogv1.DomainChanged:
 		v.domains[m.GetDomain().GetName()] = m.GetDomain()

@@ -60,6 +60,7 @@ directory and survives restarts. Stop it with Ctrl-C.`,
 	f.StringVar(&opts.GRPCAddr, "grpc-addr", service.EnvOr(service.EnvGRPCAddr, devserver.DefaultGRPCAddr), "gRPC address of every service ($"+service.EnvGRPCAddr+")")
 	f.StringVar(&opts.HTTPAddr, "http-addr", service.EnvOr(service.EnvHTTPAddr, devserver.DefaultHTTPAddr), "HTTP address for /metrics and /healthz ($"+service.EnvHTTPAddr+")")
 	f.StringVar(&opts.NATSListen, "nats-listen", service.EnvOr("FACTORY_NATS_LISTEN", devserver.DefaultNATSListen), "address of the embedded NATS server ($FACTORY_NATS_LISTEN)")
+	f.StringVar(&opts.RedisURL, "redis-url", service.EnvOr(service.EnvRedisURL, ""), "Redis for the feature store's online store; empty keeps it in process ($"+service.EnvRedisURL+")")
 	f.StringVar(&logLevel, "log-level", service.EnvOr(service.EnvLogLevel, "info"), "log level: debug, info, warn or error")
 	return cmd
 }

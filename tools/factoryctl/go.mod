@@ -59,6 +59,7 @@ require (
 	github.com/aifactory/aifactory/libs v0.0.0-00010101000000-000000000000
 	github.com/aifactory/aifactory/proto v0.0.0-00010101000000-000000000000
 	github.com/aifactory/aifactory/services/catalog v0.0.0-00010101000000-000000000000
+	github.com/aifactory/aifactory/services/featurestore v0.0.0-00010101000000-000000000000
 	github.com/aifactory/aifactory/services/ingestion v0.0.0-00010101000000-000000000000
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
@@ -81,3 +82,5 @@ replace github.com/aifactory/aifactory/libs => ../../libs
 replace github.com/aifactory/aifactory/proto => ../../proto
 
 replace github.com/aifactory/aifactory/services/catalog => ../../services/catalog
+
+replace github.com/aifactory/aifactory/services/featurestore => ../../services/featurestore

@@ -20,6 +20,7 @@ import (
 	"github.com/aifactory/aifactory/libs/service"
 	"github.com/aifactory/aifactory/libs/store"
 	"github.com/aifactory/aifactory/services/catalog"
+	"github.com/aifactory/aifactory/services/featurestore"
 	"github.com/aifactory/aifactory/services/ingestion"
 )
 
@@ -44,7 +45,10 @@ type StartOptions struct {
 	GRPCAddr   string
 	HTTPAddr   string
 	NATSListen string
-	Logger     *slog.Logger
+	// RedisURL makes the feature store use Redis (FACTORY_REDIS_URL);
+	// empty keeps its online store in process.
+	RedisURL string
+	Logger   *slog.Logger
 }
 
 // Server is a running dev mesh.
@@ -59,6 +63,7 @@ type Server struct {
 	dbs       []*store.DB
 	catalog   *catalog.Catalog
 	ingestion *ingestion.Ingestion
+	features  *featurestore.FeatureStore
 	srv       *service.Server
 	cancel    context.CancelFunc
 	// done is closed when the gRPC/HTTP server returned; serveErr is its
@@ -177,6 +182,19 @@ func Start(ctx context.Context, opts StartOptions) (_ *Server, err error) {
 	ingestion.SetServing(s.srv.Health)
 	s.Services = append(s.Services, ingestion.ServiceName)
 
+	featuresDB, err := s.openDB(ctx, "featurestore")
+	if err != nil {
+		closeListeners()
+		return nil, err
+	}
+	if s.features, err = featurestore.Start(ctx, featurestore.Options{DB: featuresDB, Bus: s.bus, RedisURL: opts.RedisURL, Logger: s.log}); err != nil {
+		closeListeners()
+		return nil, err
+	}
+	s.features.Register(s.srv.GRPC)
+	featurestore.SetServing(s.srv.Health)
+	s.Services = append(s.Services, featurestore.ServiceName)
+
 	s.GRPCAddr, s.HTTPAddr = grpcLis.Addr().String(), httpLis.Addr().String()
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
@@ -229,6 +247,11 @@ func (s *Server) Stop(ctx context.Context) error {
 }
 
 func (s *Server) close(ctx context.Context) {
+	if s.features != nil {
+		if err := s.features.Stop(ctx); err != nil {
+			s.log.Warn("featurestore: stop", "err", err)
+		}
+	}
 	if s.ingestion != nil {
 		if err := s.ingestion.Stop(ctx); err != nil {
 			s.log.Warn("ingestion: stop", "err", err)

@@ -1,0 +1,28 @@
+// Command featurestore runs the feature store standalone, against the NATS
+// server at FACTORY_NATS_URL, the database at FACTORY_DATABASE_URL
+// (CockroachDB or PostgreSQL; SQLite under FACTORY_DATA_DIR when unset) and
+// the Redis online store at FACTORY_REDIS_URL (an embedded in-process store,
+// rebuilt from the offline history at start, when unset).
+package main
+
+import (
+	"context"
+
+	"github.com/aifactory/aifactory/libs/standalone"
+	"github.com/aifactory/aifactory/services/featurestore"
+)
+
+func main() {
+	standalone.Main(standalone.Options{
+		Name: "featurestore",
+		Start: func(ctx context.Context, rt *standalone.Runtime) (func(context.Context) error, error) {
+			fs, err := featurestore.Start(ctx, featurestore.Options{DB: rt.DB, Bus: rt.Bus, RedisURL: rt.Config.RedisURL, Logger: rt.Log})
+			if err != nil {
+				return nil, err
+			}
+			fs.Register(rt.Server.GRPC)
+			featurestore.SetServing(rt.Server.Health)
+			return fs.Stop, nil
+		},
+	})
+}

@@ -1,0 +1,366 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/aifactory/aifactory/libs/bus"
+	"github.com/aifactory/aifactory/libs/service"
+	featurestorev1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/featurestore/v1"
+	"github.com/aifactory/aifactory/services/featurestore/internal/adapters"
+	"github.com/aifactory/aifactory/services/featurestore/internal/features"
+	"github.com/aifactory/aifactory/services/featurestore/internal/online"
+)
+
+// Materialization batching.
+const (
+	materializeBatch = 500
+	materializeWait  = 200 * time.Millisecond
+)
+
+// Materializer runs one shared durable consumer per feature view version on
+// its source product's subject. Replicas of the service share each
+// consumer, so N replicas split the work. Each batch is appended to the
+// offline history, then written to the online store (newer event time
+// wins), then acknowledged; an online store that is down pauses the
+// consumer without acknowledging anything.
+type Materializer struct {
+	s *Service
+
+	mu      sync.Mutex
+	running map[string]context.CancelFunc // by view namespace
+	wg      sync.WaitGroup
+	// DurablePrefix prefixes consumer names (tests sharing a server set it).
+	DurablePrefix string
+}
+
+// NewMaterializer returns the materializer of s.
+func NewMaterializer(s *Service) *Materializer {
+	return &Materializer{s: s, running: map[string]context.CancelFunc{}, DurablePrefix: "featurestore"}
+}
+
+// Sync starts consumers for views that have none and stops those of views
+// (or versions) that are gone.
+func (m *Materializer) Sync(ctx context.Context) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	want := map[string]*View{}
+	for _, v := range m.s.Views() {
+		want[v.Namespace()] = v
+	}
+	for ns, cancel := range m.running {
+		if want[ns] == nil {
+			cancel()
+			delete(m.running, ns)
+		}
+	}
+	for ns, v := range want {
+		if m.running[ns] != nil {
+			continue
+		}
+		vctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		m.running[ns] = cancel
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.run(vctx, v)
+		}()
+	}
+}
+
+// Stop stops every consumer and waits for them.
+func (m *Materializer) Stop() {
+	m.mu.Lock()
+	for ns, cancel := range m.running {
+		cancel()
+		delete(m.running, ns)
+	}
+	m.mu.Unlock()
+	m.wg.Wait()
+}
+
+// Durable is the consumer name of a view version.
+func (m *Materializer) Durable(v *View) string {
+	return fmt.Sprintf("%s-%s-v%d", m.DurablePrefix, v.Def.GetName(), v.Def.GetVersion())
+}
+
+// run consumes until ctx is done, retrying set-up failures (the source's
+// stream may not exist before its first record).
+func (m *Materializer) run(ctx context.Context, v *View) {
+	log := m.s.log.With("view", v.Def.GetName(), "version", v.Def.GetVersion())
+	for ctx.Err() == nil {
+		spec, err := m.consumerSpec(ctx, v)
+		if err == nil {
+			err = m.s.bus.ConsumeBatch(ctx, spec, materializeBatch, materializeWait, func(ctx context.Context, msgs []jetstream.Msg) (map[int]error, error) {
+				return m.s.materialize(ctx, v, msgs)
+			})
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Warn("materialization not running; retrying", "err", err)
+			sleepCtx(ctx, 2*time.Second)
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// consumerSpec resolves the view's source port and declares its stream when
+// missing.
+func (m *Materializer) consumerSpec(ctx context.Context, v *View) (bus.ConsumerSpec, error) {
+	src := v.Def.GetSource()
+	port, err := m.s.catalog.Resolve(src.GetDomain(), src.GetProduct(), src.GetPort())
+	if err != nil {
+		return bus.ConsumerSpec{}, err
+	}
+	stream := bus.DataStream(src.GetDomain())
+	if err := ensureStreamExists(ctx, m.s.bus, stream); err != nil {
+		return bus.ConsumerSpec{}, err
+	}
+	return bus.ConsumerSpec{
+		Stream:        stream.Name,
+		Durable:       m.Durable(v),
+		Description:   "featurestore: materialize feature view " + v.Namespace(),
+		FilterSubject: port.GetSubject(),
+		AckWait:       30 * time.Second,
+		MaxDeliver:    5,
+		Backoff:       []time.Duration{time.Second, 5 * time.Second},
+		MaxAckPending: 4 * materializeBatch,
+	}, nil
+}
+
+// ensureStreamExists creates a data stream that does not exist yet, and
+// leaves an existing one (whose settings ingestion owns) alone.
+func ensureStreamExists(ctx context.Context, b *bus.Bus, spec bus.StreamSpec) error {
+	_, err := b.JetStream().Stream(ctx, spec.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return b.EnsureStreams(ctx, spec)
+	}
+	return err
+}
+
+// materialize applies one batch of source records to a view: history, then
+// online store. Records that can never be materialized (no entity key or
+// event time) are reported for dead-lettering; an unavailable store fails
+// the batch so it is retried.
+func (s *Service) materialize(ctx context.Context, v *View, msgs []jetstream.Msg) (map[int]error, error) {
+	failed := map[int]error{}
+	rows := make([]adapters.HistoryRow, 0, len(msgs))
+	events := make([]features.Event, 0, len(msgs))
+	ids := make([]string, 0, len(msgs))
+	now := s.now()
+	for i, msg := range msgs {
+		md, err := msg.Metadata()
+		if err != nil {
+			failed[i] = err
+			continue
+		}
+		ev, err := v.Compiled.Extract(msg.Data())
+		if err != nil {
+			failed[i] = fmt.Errorf("feature view %s: %w", v.Def.GetName(), err)
+			continue
+		}
+		ev.Seq = md.Sequence.Stream
+		id := msg.Headers().Get(jetstream.MsgIDHeader)
+		if id == "" || strings.Contains(id, "|") {
+			id = fmt.Sprintf("seq-%d", md.Sequence.Stream)
+		}
+		rows = append(rows, adapters.HistoryRow{MsgID: id, EntityKey: ev.EntityKey, EventTime: ev.EventTime, Seq: ev.Seq, Arrival: now, Record: msg.Data()})
+		events = append(events, ev)
+		ids = append(ids, id)
+	}
+	if err := s.hist.Append(ctx, v.Def.GetName(), rows); err != nil {
+		return nil, fmt.Errorf("offline history: %w", err)
+	}
+	if err := s.applyOnline(ctx, v, events, ids); err != nil {
+		return nil, err
+	}
+	return failed, nil
+}
+
+// applyOnline writes events to the online store: the latest field values
+// per entity, and the events feeding aggregations.
+func (s *Service) applyOnline(ctx context.Context, v *View, events []features.Event, ids []string) error {
+	if len(events) == 0 {
+		return nil
+	}
+	var (
+		latest    []online.Latest
+		agg       []online.AggEvent
+		maxWindow time.Duration
+		hasAgg    bool
+	)
+	for _, f := range v.Compiled.Features {
+		if f.Aggregated() {
+			hasAgg = true
+			maxWindow = max(maxWindow, f.Window)
+		}
+	}
+	for i, ev := range events {
+		vals := make(map[string]*featurestorev1.Value, len(v.Compiled.Features))
+		for j, f := range v.Compiled.Features {
+			if !f.Aggregated() {
+				vals[f.Name] = ev.Values[j]
+			}
+		}
+		latest = append(latest, online.Latest{Entity: ev.EntityKey, EventTime: ev.EventTime, Seq: ev.Seq, Values: vals})
+		if hasAgg {
+			agg = append(agg, online.AggEvent{Entity: ev.EntityKey, ID: ids[i], EventTime: ev.EventTime, Inputs: ev.Values})
+		}
+	}
+	ns := v.Namespace()
+	if err := s.store.PutLatest(ctx, ns, latest); err != nil {
+		return fmt.Errorf("online store: %w", err)
+	}
+	if hasAgg {
+		if err := s.store.AddEvents(ctx, ns, maxWindow, agg); err != nil {
+			return fmt.Errorf("online store: %w", err)
+		}
+	}
+	return nil
+}
+
+// Rehydrate loads the online store from the offline history: used at start
+// with the embedded (in-process) store, which keeps nothing across restarts.
+func (s *Service) Rehydrate(ctx context.Context) (int64, error) {
+	var total int64
+	for _, v := range s.Views() {
+		var (
+			batch []features.Event
+			ids   []string
+		)
+		flush := func() error {
+			err := s.applyOnline(ctx, v, batch, ids)
+			batch, ids = batch[:0], ids[:0]
+			return err
+		}
+		err := s.hist.Scan(ctx, v.Def.GetName(), time.Time{}, func(r adapters.HistoryRow) error {
+			ev, err := v.Compiled.Extract(r.Record)
+			if err != nil {
+				return nil // it never materialized either
+			}
+			ev.Seq = r.Seq
+			batch = append(batch, ev)
+			ids = append(ids, r.MsgID)
+			total++
+			if len(batch) == 1000 {
+				return flush()
+			}
+			return nil
+		})
+		if err == nil {
+			err = flush()
+		}
+		if err != nil {
+			return total, fmt.Errorf("rehydrate %s: %w", v.Def.GetName(), err)
+		}
+	}
+	return total, nil
+}
+
+// Backfill materializes a view from its source stream's history over an
+// event-time range, calling progress as it goes. Records already
+// materialized are stored once (history keyed by message id, online newer
+// wins).
+func (s *Service) Backfill(ctx context.Context, req *featurestorev1.BackfillRequest, progress func(*featurestorev1.BackfillResponse) error) error {
+	st := s.current()
+	v := st.views[req.GetFeatureView()]
+	if v == nil {
+		return service.NotFound("feature view", req.GetFeatureView())
+	}
+	p, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.authorizeDomain(p, v.Def.GetDomain()); err != nil {
+		return err
+	}
+	start, end := time.Time{}, s.now()
+	if req.GetStart() != nil {
+		start = req.GetStart().AsTime()
+	}
+	if req.GetEnd() != nil {
+		end = req.GetEnd().AsTime()
+	}
+	if !start.IsZero() && !start.Before(end) {
+		var vio service.Violations
+		vio.Add("start", "must be before end")
+		return vio.Err()
+	}
+	src := v.Def.GetSource()
+	port, err := s.catalog.Resolve(src.GetDomain(), src.GetProduct(), src.GetPort())
+	if err != nil {
+		return service.FailedPrecondition(err.Error(), nil)
+	}
+	stream, err := s.bus.JetStream().Stream(ctx, bus.DataStream(src.GetDomain()).Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return progress(&featurestorev1.BackfillResponse{Done: true})
+	}
+	if err != nil {
+		return service.Unavailable("open the source stream", err)
+	}
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{port.GetSubject()}}
+	cons, err := stream.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return service.Unavailable("read the source stream", err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return service.Unavailable("read the source stream", err)
+	}
+	pending := info.NumPending
+	out := &featurestorev1.BackfillResponse{LastSequence: info.Delivered.Stream + pending}
+	for pending > 0 {
+		batch, err := cons.Fetch(int(min(pending, materializeBatch)), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return service.Unavailable("read the source stream", err)
+		}
+		var msgs []jetstream.Msg
+		for m := range batch.Messages() {
+			msgs = append(msgs, m)
+		}
+		if len(msgs) == 0 {
+			break
+		}
+		pending -= uint64(len(msgs))
+		inRange := msgs[:0]
+		for _, m := range msgs {
+			out.Read++
+			ev, err := v.Compiled.Extract(m.Data())
+			if err != nil || ev.EventTime.After(end) || (!start.IsZero() && ev.EventTime.Before(start)) {
+				out.Skipped++
+				continue
+			}
+			inRange = append(inRange, m)
+		}
+		failed, err := s.materialize(ctx, v, inRange)
+		if err != nil {
+			if errors.Is(err, online.ErrUnavailable) {
+				return service.Unavailable("the online store is unavailable", err)
+			}
+			return service.Unavailable("materialize", err)
+		}
+		out.Materialized += int64(len(inRange) - len(failed))
+		out.Skipped += int64(len(failed))
+		if md, err := msgs[len(msgs)-1].Metadata(); err == nil {
+			out.StreamSequence = md.Sequence.Stream
+		}
+		if err := progress(out); err != nil {
+			return err
+		}
+	}
+	out.Done = true
+	return progress(out)
+}
