@@ -34,15 +34,20 @@ type Materializer struct {
 	s *Service
 
 	mu      sync.Mutex
-	running map[string]context.CancelFunc // by view namespace
+	running map[string]*running // by view namespace
 	wg      sync.WaitGroup
 	// DurablePrefix prefixes consumer names (tests sharing a server set it).
 	DurablePrefix string
 }
 
+type running struct {
+	cancel context.CancelFunc
+	view   *View
+}
+
 // NewMaterializer returns the materializer of s.
 func NewMaterializer(s *Service) *Materializer {
-	return &Materializer{s: s, running: map[string]context.CancelFunc{}, DurablePrefix: "featurestore"}
+	return &Materializer{s: s, running: map[string]*running{}, DurablePrefix: "featurestore"}
 }
 
 // Sync starts consumers for views that have none and stops those of views
@@ -54,10 +59,15 @@ func (m *Materializer) Sync(ctx context.Context) {
 	for _, v := range m.s.Views() {
 		want[v.Namespace()] = v
 	}
-	for ns, cancel := range m.running {
+	for ns, r := range m.running {
 		if want[ns] == nil {
-			cancel()
+			r.cancel()
 			delete(m.running, ns)
+			// The view's version is gone: so is its consumer.
+			stream := bus.DataStream(r.view.Def.GetSource().GetDomain()).Name
+			if err := m.s.bus.JetStream().DeleteConsumer(ctx, stream, m.Durable(r.view)); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+				m.s.log.Warn("delete the consumer of an old view version", "view", ns, "err", err)
+			}
 		}
 	}
 	for ns, v := range want {
@@ -65,7 +75,7 @@ func (m *Materializer) Sync(ctx context.Context) {
 			continue
 		}
 		vctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		m.running[ns] = cancel
+		m.running[ns] = &running{cancel: cancel, view: v}
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
@@ -77,8 +87,8 @@ func (m *Materializer) Sync(ctx context.Context) {
 // Stop stops every consumer and waits for them.
 func (m *Materializer) Stop() {
 	m.mu.Lock()
-	for ns, cancel := range m.running {
-		cancel()
+	for ns, r := range m.running {
+		r.cancel()
 		delete(m.running, ns)
 	}
 	m.mu.Unlock()
