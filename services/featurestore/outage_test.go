@@ -75,7 +75,9 @@ func TestRedisOutage(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	m.ingest("sales", "orders", "order_ts", order(1, custA, "10.00", "web", now.Add(-time.Hour)))
 	req := &featurestorev1.GetOnlineFeaturesRequest{FeatureService: "churn_v1", Entities: []*featurestorev1.EntityRow{customer(custA)}}
-	online(t, m, req, func(r *featurestorev1.GetOnlineFeaturesResponse) bool { return i64(r.GetResults()[0].GetValues()[1]) == 1 })
+	online(t, m, req, func(r *featurestorev1.GetOnlineFeaturesResponse) bool {
+		return i64(r.GetResults()[0].GetValues()[1]) == 1
+	})
 
 	r.stop()
 	start := time.Now()
@@ -94,7 +96,9 @@ func TestRedisOutage(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond) // materialization fails and pauses meanwhile
 	startRedis(t, r)
-	got := online(t, m, req, func(r *featurestorev1.GetOnlineFeaturesResponse) bool { return i64(r.GetResults()[0].GetValues()[1]) == 5 })
+	got := online(t, m, req, func(r *featurestorev1.GetOnlineFeaturesResponse) bool {
+		return i64(r.GetResults()[0].GetValues()[1]) == 5
+	})
 	if v := got.GetResults()[0].GetValues()[3].GetStringValue(); v != "mobile_app" {
 		t.Fatalf("last_channel = %q after the outage, want the newest order's mobile_app", v)
 	}

@@ -6,8 +6,10 @@ require (
 	github.com/aifactory/aifactory/libs v0.0.0-00010101000000-000000000000
 	github.com/aifactory/aifactory/proto v0.0.0-00010101000000-000000000000
 	github.com/aifactory/aifactory/services/catalog v0.0.0-00010101000000-000000000000
+	github.com/aifactory/aifactory/services/featurestore v0.0.0-00010101000000-000000000000
 	github.com/aifactory/aifactory/services/ingestion v0.0.0-00010101000000-000000000000
 	github.com/nats-io/nats.go v1.55.0
+	github.com/redis/go-redis/v9 v9.23.0
 	golang.org/x/sync v0.25.0
 	google.golang.org/grpc v1.85.0
 )
@@ -52,6 +54,7 @@ require (
 	go.opentelemetry.io/otel/sdk v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	go.opentelemetry.io/proto/otlp v1.11.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.61.0 // indirect
@@ -74,3 +77,5 @@ replace github.com/aifactory/aifactory/proto => ../../proto
 replace github.com/aifactory/aifactory/services/catalog => ../../services/catalog
 
 replace github.com/aifactory/aifactory/services/ingestion => ../../services/ingestion
+
+replace github.com/aifactory/aifactory/services/featurestore => ../../services/featurestore

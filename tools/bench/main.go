@@ -7,7 +7,7 @@
 //
 // Usage:
 //
-//	go run ./tools/bench [flags] <name>   # ingest, or all
+//	go run ./tools/bench [flags] <name>   # ingest, features, pit, or all
 //	go run ./tools/bench list             # the names
 //
 // Each measured phase runs in a child process (this binary re-executed with
@@ -37,6 +37,8 @@ type benchmark struct {
 // benchmarks lists every benchmark in the order `all` runs them.
 var benchmarks = []benchmark{
 	{"ingest", runIngest},
+	{"features", runFeatures},
+	{"pit", runPIT},
 }
 
 // options are the command-line flags.
@@ -65,6 +67,9 @@ func run(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == phaseCommand {
 		return runPhase(ctx, args[1:])
 	}
+	if len(args) > 0 && args[0] == childCommand {
+		return runChildStep(ctx, args[1:])
+	}
 	var (
 		o       options
 		records string
@@ -78,6 +83,8 @@ func run(ctx context.Context, args []string) error {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the record generator")
 	fs.StringVar(&o.natsServer, "nats-server", "", "nats-server binary (default: <repo>/.tools/bin/nats-server, installed at "+natsServerVersion+" when missing)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the ours phase's measured loop to this file (with --records-list: one per size, suffixed .<records>)")
+	registerFeatureFlags(fs)
+	registerPITFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./tools/bench [flags] <name>\n\nnames: %s, all (every one), list (print the names)\n\nflags:\n", strings.Join(names(), ", "))
 		fs.PrintDefaults()

@@ -90,6 +90,7 @@ $FACTORY_DATA_DIR/admin.token (./.factory/admin.token).`,
 
 	root.AddCommand(
 		newCatalogCmd(a),
+		newFeaturesCmd(a),
 		newIngestCmd(a), newQuarantineCmd(a),
 		newVersionCmd(),
 		newDevCmd(),

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"google.golang.org/grpc"
+
+	"github.com/aifactory/aifactory/libs/auth"
+	"github.com/aifactory/aifactory/libs/bus"
+	"github.com/aifactory/aifactory/libs/service"
+	"github.com/aifactory/aifactory/libs/store"
+	"github.com/aifactory/aifactory/services/catalog"
+	"github.com/aifactory/aifactory/services/featurestore"
+	"github.com/aifactory/aifactory/services/ingestion"
+)
+
+// fsMesh is catalog, ingestion and the feature store (online store on
+// Redis, definitions and offline history in SQLite) on one gRPC server of
+// libs/service, as factoryctl dev wires them, against an external NATS
+// server and Redis.
+type fsMesh struct {
+	addr   string
+	bus    *bus.Bus
+	signer *auth.Signer
+	stop   func()
+}
+
+type fsMeshOptions struct {
+	natsURL, redisURL, redisPrefix, durablePrefix string
+}
+
+func startFSMesh(ctx context.Context, o fsMeshOptions) (_ *fsMesh, err error) {
+	dir, err := os.MkdirTemp("", "aifactory-bench-features-")
+	if err != nil {
+		return nil, err
+	}
+	var closers []func()
+	m := &fsMesh{stop: func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}}
+	closers = append(closers, func() { os.RemoveAll(dir) })
+	defer func() {
+		if err != nil {
+			m.stop()
+		}
+	}()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if m.bus, err = bus.Connect(ctx, o.natsURL, "aifactory/bench", bus.WithLogger(log)); err != nil {
+		return nil, err
+	}
+	closers = append(closers, func() { _ = m.bus.Close() })
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	if m.signer, err = auth.NewSigner(secret); err != nil {
+		return nil, err
+	}
+	srv, err := service.New(service.Options{Name: "bench", Logger: log, Authenticator: m.signer,
+		ServerOptions: []grpc.ServerOption{grpc.MaxRecvMsgSize(ingestion.MaxMessageBytes)}})
+	if err != nil {
+		return nil, err
+	}
+	openDB := func(name string) (*store.DB, error) {
+		db, err := store.Open(ctx, "sqlite://"+filepath.Join(dir, name+".db"))
+		if err != nil {
+			return nil, fmt.Errorf("%s database: %w", name, err)
+		}
+		closers = append(closers, func() { db.Close() })
+		return db, nil
+	}
+	catalogDB, err := openDB("catalog")
+	if err != nil {
+		return nil, err
+	}
+	cat, err := catalog.Start(ctx, catalog.Options{DB: catalogDB, Bus: m.bus, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, func() { _ = cat.Stop(context.Background()) })
+	cat.Register(srv.GRPC)
+	catalog.SetServing(srv.Health)
+
+	icfg, freshness, err := ingestion.ConfigFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	ingestionDB, err := openDB("ingestion")
+	if err != nil {
+		return nil, err
+	}
+	in, err := ingestion.Start(ctx, ingestion.Options{
+		DB: ingestionDB, Bus: m.bus, Authenticator: m.signer, Registry: srv.Registry, Logger: log,
+		Config: icfg, FreshnessInterval: freshness,
+	})
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, func() { _ = in.Stop(context.Background()) })
+	in.Register(srv.GRPC)
+	ingestion.SetServing(srv.Health)
+
+	fsDB, err := openDB("featurestore")
+	if err != nil {
+		return nil, err
+	}
+	fs, err := featurestore.Start(ctx, featurestore.Options{DB: fsDB, Bus: m.bus, Logger: log,
+		RedisURL: o.redisURL, RedisPrefix: o.redisPrefix, DurablePrefix: o.durablePrefix})
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, func() { _ = fs.Stop(context.Background()) })
+	fs.Register(srv.GRPC)
+	featurestore.SetServing(srv.Health)
+
+	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	httpLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		grpcLis.Close()
+		return nil, err
+	}
+	m.addr = grpcLis.Addr().String()
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(sctx, grpcLis, httpLis) }()
+	// The gRPC server stops before the services (closers run in reverse).
+	closers = append(closers, func() {
+		cancel()
+		if err := <-done; err != nil {
+			log.Warn("gRPC server", "err", err)
+		}
+	})
+	return m, nil
+}
