@@ -141,7 +141,15 @@ func TestRetailerOnlineAndHistorical(t *testing.T) {
 			{JoinKeys: customer(custA).GetJoinKeys(), Timestamp: timestamppb.New(now.Add(-20 * day)), Extra: []*featurestorev1.Value{str("label-2")}},
 			{JoinKeys: customer(custB).GetJoinKeys(), Timestamp: timestamppb.New(now), Extra: []*featurestorev1.Value{str("label-3")}},
 		}
-		joined := historical(t, m, &featurestorev1.HistoricalHeader{FeatureService: "churn_v1", ExtraColumns: []string{"label"}}, rows)
+		// The offline history is written by its own consumer: wait until it
+		// holds the late order too.
+		var joined []*featurestorev1.JoinedRow
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			joined = historical(t, m, &featurestorev1.HistoricalHeader{FeatureService: "churn_v1", ExtraColumns: []string{"label"}}, rows)
+			if i64(joined[1].GetFeatures().GetValues()[1]) == 2 || time.Now().After(deadline) {
+				break
+			}
+		}
 		type want struct {
 			spend  float64
 			count  int64

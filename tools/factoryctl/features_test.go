@@ -224,7 +224,7 @@ func (f *fakeFeatures) GetOnlineFeatures(_ context.Context, req *featurestorev1.
 			v, st := fakeValue(r, key, int64(i))
 			vec.Values = append(vec.Values, v)
 			vec.Statuses = append(vec.Statuses, st)
-			vec.EventTimes = append(vec.EventTimes, nil)
+			vec.EventTimeMicros = append(vec.EventTimeMicros, 0)
 		}
 		resp.Results = append(resp.Results, vec)
 	}

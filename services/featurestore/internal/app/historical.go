@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"google.golang.org/protobuf/types/known/timestamppb"
-
 	"github.com/aifactory/aifactory/libs/service"
 	featurestorev1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/featurestore/v1"
 	"github.com/aifactory/aifactory/services/featurestore/internal/adapters"
@@ -56,9 +54,9 @@ func (s *Service) GetHistoricalFeatures(ctx context.Context, h *featurestorev1.H
 	vectors := make([]*featurestorev1.FeatureVector, len(rows))
 	for i := range vectors {
 		vectors[i] = &featurestorev1.FeatureVector{
-			Values:     make([]*featurestorev1.Value, len(refs)),
-			Statuses:   make([]featurestorev1.FeatureStatus, len(refs)),
-			EventTimes: make([]*timestamppb.Timestamp, len(refs)),
+			Values:          make([]*featurestorev1.Value, len(refs)),
+			Statuses:        make([]featurestorev1.FeatureStatus, len(refs)),
+			EventTimeMicros: make([]int64, len(refs)),
 		}
 	}
 	// One join per entity: rows keyed by that entity, its views' events.
@@ -145,7 +143,7 @@ func (s *Service) joinEntity(ctx context.Context, groups []*viewRead, rows []*fe
 			vec.Values[pos] = val
 			vec.Statuses[pos] = jr.Statuses[k]
 			if !jr.EventTimes[k].IsZero() {
-				vec.EventTimes[pos] = timestamppb.New(jr.EventTimes[k])
+				vec.EventTimeMicros[pos] = jr.EventTimes[k].UnixMicro()
 			}
 		}
 		return nil

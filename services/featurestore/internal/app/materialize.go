@@ -24,12 +24,12 @@ const (
 	materializeWait  = 200 * time.Millisecond
 )
 
-// Materializer runs one shared durable consumer per feature view version on
-// its source product's subject. Replicas of the service share each
-// consumer, so N replicas split the work. Each batch is appended to the
-// offline history, then written to the online store (newer event time
-// wins), then acknowledged; an online store that is down pauses the
-// consumer without acknowledging anything.
+// Materializer runs two shared durable consumers per feature view version
+// on its source product's subject: one writes the online store (newer event
+// time wins), the other appends to the offline history. They are separate
+// so that serving freshness never waits on SQL, and each store's outage
+// pauses only its own consumer, without acknowledging anything. Replicas of
+// the service share each consumer, so N replicas split the work.
 type Materializer struct {
 	s *Service
 
@@ -65,8 +65,10 @@ func (m *Materializer) Sync(ctx context.Context) {
 			delete(m.running, ns)
 			// The view's version is gone: so is its consumer.
 			stream := bus.DataStream(r.view.Def.GetSource().GetDomain()).Name
-			if err := m.s.bus.JetStream().DeleteConsumer(ctx, stream, m.Durable(r.view)); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-				m.s.log.Warn("delete the consumer of an old view version", "view", ns, "err", err)
+			for _, sink := range []string{sinkOnline, sinkOffline} {
+				if err := m.s.bus.JetStream().DeleteConsumer(ctx, stream, m.Durable(r.view, sink)); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+					m.s.log.Warn("delete the consumer of an old view version", "view", ns, "sink", sink, "err", err)
+				}
 			}
 		}
 	}
@@ -95,21 +97,45 @@ func (m *Materializer) Stop() {
 	m.wg.Wait()
 }
 
-// Durable is the consumer name of a view version.
-func (m *Materializer) Durable(v *View) string {
-	return fmt.Sprintf("%s-%s-v%d", m.DurablePrefix, v.Def.GetName(), v.Def.GetVersion())
+// The two sinks of a view's materialization.
+const (
+	sinkOnline  = "online"
+	sinkOffline = "offline"
+)
+
+// Durable is the consumer name of a view version's sink.
+func (m *Materializer) Durable(v *View, sink string) string {
+	return fmt.Sprintf("%s-%s-v%d-%s", m.DurablePrefix, v.Def.GetName(), v.Def.GetVersion(), sink)
 }
 
-// run consumes until ctx is done, retrying set-up failures (the source's
-// stream may not exist before its first record).
+// run consumes both sinks until ctx is done.
 func (m *Materializer) run(ctx context.Context, v *View) {
-	log := m.s.log.With("view", v.Def.GetName(), "version", v.Def.GetVersion())
+	var wg sync.WaitGroup
+	for _, sink := range []string{sinkOnline, sinkOffline} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.runSink(ctx, v, sink)
+		}()
+	}
+	wg.Wait()
+}
+
+// runSink consumes one sink, retrying set-up failures (the source's stream
+// may not exist before its first record).
+func (m *Materializer) runSink(ctx context.Context, v *View, sink string) {
+	log := m.s.log.With("view", v.Def.GetName(), "version", v.Def.GetVersion(), "sink", sink)
+	handle := func(ctx context.Context, msgs []jetstream.Msg) (map[int]error, error) {
+		events, ids, failed := m.s.extract(v, msgs)
+		if sink == sinkOnline {
+			return failed, m.s.applyOnline(ctx, v, events, ids)
+		}
+		return failed, m.s.applyOffline(ctx, v, msgs, events, ids)
+	}
 	for ctx.Err() == nil {
-		spec, err := m.consumerSpec(ctx, v)
+		spec, err := m.consumerSpec(ctx, v, sink)
 		if err == nil {
-			err = m.s.bus.ConsumeBatch(ctx, spec, materializeBatch, materializeWait, func(ctx context.Context, msgs []jetstream.Msg) (map[int]error, error) {
-				return m.s.materialize(ctx, v, msgs)
-			})
+			err = m.s.bus.ConsumeBatch(ctx, spec, materializeBatch, materializeWait, handle)
 		}
 		if err != nil && ctx.Err() == nil {
 			log.Warn("materialization not running; retrying", "err", err)
@@ -129,7 +155,7 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 
 // consumerSpec resolves the view's source port and declares its stream when
 // missing.
-func (m *Materializer) consumerSpec(ctx context.Context, v *View) (bus.ConsumerSpec, error) {
+func (m *Materializer) consumerSpec(ctx context.Context, v *View, sink string) (bus.ConsumerSpec, error) {
 	src := v.Def.GetSource()
 	port, err := m.s.catalog.Resolve(src.GetDomain(), src.GetProduct(), src.GetPort())
 	if err != nil {
@@ -141,8 +167,8 @@ func (m *Materializer) consumerSpec(ctx context.Context, v *View) (bus.ConsumerS
 	}
 	return bus.ConsumerSpec{
 		Stream:        stream.Name,
-		Durable:       m.Durable(v),
-		Description:   "featurestore: materialize feature view " + v.Namespace(),
+		Durable:       m.Durable(v, sink),
+		Description:   "featurestore: materialize feature view " + v.Namespace() + " (" + sink + ")",
 		FilterSubject: port.GetSubject(),
 		AckWait:       30 * time.Second,
 		MaxDeliver:    5,
@@ -161,16 +187,13 @@ func ensureStreamExists(ctx context.Context, b *bus.Bus, spec bus.StreamSpec) er
 	return err
 }
 
-// materialize applies one batch of source records to a view: history, then
-// online store. Records that can never be materialized (no entity key or
-// event time) are reported for dead-lettering; an unavailable store fails
-// the batch so it is retried.
-func (s *Service) materialize(ctx context.Context, v *View, msgs []jetstream.Msg) (map[int]error, error) {
+// extract turns a batch of source records into a view's events. Records
+// that can never be materialized (no entity key or event time) are
+// reported for dead-lettering.
+func (s *Service) extract(v *View, msgs []jetstream.Msg) ([]features.Event, []string, map[int]error) {
 	failed := map[int]error{}
-	rows := make([]adapters.HistoryRow, 0, len(msgs))
 	events := make([]features.Event, 0, len(msgs))
 	ids := make([]string, 0, len(msgs))
-	now := s.now()
 	for i, msg := range msgs {
 		md, err := msg.Metadata()
 		if err != nil {
@@ -187,12 +210,38 @@ func (s *Service) materialize(ctx context.Context, v *View, msgs []jetstream.Msg
 		if id == "" || strings.Contains(id, "|") {
 			id = fmt.Sprintf("seq-%d", md.Sequence.Stream)
 		}
-		rows = append(rows, adapters.HistoryRow{MsgID: id, EntityKey: ev.EntityKey, EventTime: ev.EventTime, Seq: ev.Seq, Arrival: now, Record: msg.Data()})
 		events = append(events, ev)
 		ids = append(ids, id)
 	}
+	return events, ids, failed
+}
+
+// applyOffline appends extracted events to the offline history with their
+// records (msgs holds the records of the events, in order, among others
+// that failed extraction; records are matched by stream sequence).
+func (s *Service) applyOffline(ctx context.Context, v *View, msgs []jetstream.Msg, events []features.Event, ids []string) error {
+	bySeq := make(map[uint64][]byte, len(msgs))
+	for _, m := range msgs {
+		if md, err := m.Metadata(); err == nil {
+			bySeq[md.Sequence.Stream] = m.Data()
+		}
+	}
+	now := s.now()
+	rows := make([]adapters.HistoryRow, len(events))
+	for i, ev := range events {
+		rows[i] = adapters.HistoryRow{MsgID: ids[i], EntityKey: ev.EntityKey, EventTime: ev.EventTime, Seq: ev.Seq, Arrival: now, Record: bySeq[ev.Seq]}
+	}
 	if err := s.hist.Append(ctx, v.Def.GetName(), rows); err != nil {
-		return nil, fmt.Errorf("offline history: %w", err)
+		return fmt.Errorf("offline history: %w", err)
+	}
+	return nil
+}
+
+// materialize applies one batch to both sinks (backfill).
+func (s *Service) materialize(ctx context.Context, v *View, msgs []jetstream.Msg) (map[int]error, error) {
+	events, ids, failed := s.extract(v, msgs)
+	if err := s.applyOffline(ctx, v, msgs, events, ids); err != nil {
+		return nil, err
 	}
 	if err := s.applyOnline(ctx, v, events, ids); err != nil {
 		return nil, err

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"google.golang.org/protobuf/types/known/timestamppb"
-
 	"github.com/aifactory/aifactory/libs/service"
 	featurestorev1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/featurestore/v1"
 	"github.com/aifactory/aifactory/services/featurestore/internal/features"
@@ -111,9 +109,9 @@ func (s *Service) GetOnlineFeatures(ctx context.Context, req *featurestorev1.Get
 	}
 	for i := range resp.Results {
 		resp.Results[i] = &featurestorev1.FeatureVector{
-			Values:     make([]*featurestorev1.Value, len(refs)),
-			Statuses:   make([]featurestorev1.FeatureStatus, len(refs)),
-			EventTimes: make([]*timestamppb.Timestamp, len(refs)),
+			Values:          make([]*featurestorev1.Value, len(refs)),
+			Statuses:        make([]featurestorev1.FeatureStatus, len(refs)),
+			EventTimeMicros: make([]int64, len(refs)),
 		}
 	}
 	for i, res := range results {
@@ -147,9 +145,9 @@ func (s *Service) fillFields(g *viewRead, res online.ReadResult, vec *featuresto
 	}
 	ttl := g.view.Compiled.TTL
 	expired := ttl > 0 && now.Sub(res.EventTime) > ttl
-	et := timestamppb.New(res.EventTime)
+	et := res.EventTime.UnixMicro()
 	for j, pos := range g.fieldPos {
-		vec.EventTimes[pos] = et
+		vec.EventTimeMicros[pos] = et
 		if expired {
 			vec.Statuses[pos] = statusExpired
 			continue
@@ -184,7 +182,7 @@ func (s *Service) fillAggregates(g *viewRead, res online.ReadResult, vec *featur
 		vec.Values[pos] = features.Aggregate(f.Aggregation, f.Type, events, r.feature, now, f.Window)
 		vec.Statuses[pos] = statusPresent
 		if newest, ok := newestInWindow(events, now, f.Window); ok {
-			vec.EventTimes[pos] = timestamppb.New(newest)
+			vec.EventTimeMicros[pos] = newest.UnixMicro()
 		}
 	}
 }

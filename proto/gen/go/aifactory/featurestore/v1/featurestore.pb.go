@@ -1593,11 +1593,14 @@ func (x *GetOnlineFeaturesRequest) GetEntities() []*EntityRow {
 type FeatureVector struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One per requested feature, in the order of feature_names.
-	Values        []*Value                 `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty"`
-	Statuses      []FeatureStatus          `protobuf:"varint,2,rep,packed,name=statuses,proto3,enum=aifactory.featurestore.v1.FeatureStatus" json:"statuses,omitempty"`
-	EventTimes    []*timestamppb.Timestamp `protobuf:"bytes,3,rep,name=event_times,json=eventTimes,proto3" json:"event_times,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Values   []*Value        `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty"`
+	Statuses []FeatureStatus `protobuf:"varint,2,rep,packed,name=statuses,proto3,enum=aifactory.featurestore.v1.FeatureStatus" json:"statuses,omitempty"`
+	// Event time of each value, unix microseconds (0 = none). Packed
+	// integers rather than Timestamp messages: a 100 × 20 answer would
+	// otherwise carry 2,000 small messages to decode.
+	EventTimeMicros []int64 `protobuf:"varint,4,rep,packed,name=event_time_micros,json=eventTimeMicros,proto3" json:"event_time_micros,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *FeatureVector) Reset() {
@@ -1644,9 +1647,9 @@ func (x *FeatureVector) GetStatuses() []FeatureStatus {
 	return nil
 }
 
-func (x *FeatureVector) GetEventTimes() []*timestamppb.Timestamp {
+func (x *FeatureVector) GetEventTimeMicros() []int64 {
 	if x != nil {
-		return x.EventTimes
+		return x.EventTimeMicros
 	}
 	return nil
 }
@@ -2478,12 +2481,11 @@ const file_aifactory_featurestore_v1_featurestore_proto_rawDesc = "" +
 	"\x18GetOnlineFeaturesRequest\x12'\n" +
 	"\x0ffeature_service\x18\x01 \x01(\tR\x0efeatureService\x12\x1a\n" +
 	"\bfeatures\x18\x02 \x03(\tR\bfeatures\x12@\n" +
-	"\bentities\x18\x03 \x03(\v2$.aifactory.featurestore.v1.EntityRowR\bentities\"\xcc\x01\n" +
+	"\bentities\x18\x03 \x03(\v2$.aifactory.featurestore.v1.EntityRowR\bentities\"\xc1\x01\n" +
 	"\rFeatureVector\x128\n" +
 	"\x06values\x18\x01 \x03(\v2 .aifactory.featurestore.v1.ValueR\x06values\x12D\n" +
-	"\bstatuses\x18\x02 \x03(\x0e2(.aifactory.featurestore.v1.FeatureStatusR\bstatuses\x12;\n" +
-	"\vevent_times\x18\x03 \x03(\v2\x1a.google.protobuf.TimestampR\n" +
-	"eventTimes\"\x84\x01\n" +
+	"\bstatuses\x18\x02 \x03(\x0e2(.aifactory.featurestore.v1.FeatureStatusR\bstatuses\x12*\n" +
+	"\x11event_time_micros\x18\x04 \x03(\x03R\x0feventTimeMicrosJ\x04\b\x03\x10\x04\"\x84\x01\n" +
 	"\x19GetOnlineFeaturesResponse\x12#\n" +
 	"\rfeature_names\x18\x01 \x03(\tR\ffeatureNames\x12B\n" +
 	"\aresults\x18\x02 \x03(\v2(.aifactory.featurestore.v1.FeatureVectorR\aresults\"|\n" +
@@ -2648,47 +2650,46 @@ var file_aifactory_featurestore_v1_featurestore_proto_depIdxs = []int32{
 	23, // 22: aifactory.featurestore.v1.GetOnlineFeaturesRequest.entities:type_name -> aifactory.featurestore.v1.EntityRow
 	3,  // 23: aifactory.featurestore.v1.FeatureVector.values:type_name -> aifactory.featurestore.v1.Value
 	2,  // 24: aifactory.featurestore.v1.FeatureVector.statuses:type_name -> aifactory.featurestore.v1.FeatureStatus
-	40, // 25: aifactory.featurestore.v1.FeatureVector.event_times:type_name -> google.protobuf.Timestamp
-	25, // 26: aifactory.featurestore.v1.GetOnlineFeaturesResponse.results:type_name -> aifactory.featurestore.v1.FeatureVector
-	39, // 27: aifactory.featurestore.v1.HistoricalRow.join_keys:type_name -> aifactory.featurestore.v1.HistoricalRow.JoinKeysEntry
-	40, // 28: aifactory.featurestore.v1.HistoricalRow.timestamp:type_name -> google.protobuf.Timestamp
-	3,  // 29: aifactory.featurestore.v1.HistoricalRow.extra:type_name -> aifactory.featurestore.v1.Value
-	27, // 30: aifactory.featurestore.v1.GetHistoricalFeaturesRequest.header:type_name -> aifactory.featurestore.v1.HistoricalHeader
-	30, // 31: aifactory.featurestore.v1.GetHistoricalFeaturesRequest.rows:type_name -> aifactory.featurestore.v1.HistoricalRows
-	28, // 32: aifactory.featurestore.v1.HistoricalRows.rows:type_name -> aifactory.featurestore.v1.HistoricalRow
-	28, // 33: aifactory.featurestore.v1.JoinedRow.row:type_name -> aifactory.featurestore.v1.HistoricalRow
-	25, // 34: aifactory.featurestore.v1.JoinedRow.features:type_name -> aifactory.featurestore.v1.FeatureVector
-	31, // 35: aifactory.featurestore.v1.GetHistoricalFeaturesResponse.rows:type_name -> aifactory.featurestore.v1.JoinedRow
-	40, // 36: aifactory.featurestore.v1.BackfillRequest.start:type_name -> google.protobuf.Timestamp
-	40, // 37: aifactory.featurestore.v1.BackfillRequest.end:type_name -> google.protobuf.Timestamp
-	8,  // 38: aifactory.featurestore.v1.FeatureViewChanged.feature_view:type_name -> aifactory.featurestore.v1.FeatureView
-	5,  // 39: aifactory.featurestore.v1.EntityChanged.entity:type_name -> aifactory.featurestore.v1.Entity
-	9,  // 40: aifactory.featurestore.v1.FeatureServiceChanged.feature_service:type_name -> aifactory.featurestore.v1.FeatureService
-	3,  // 41: aifactory.featurestore.v1.EntityRow.JoinKeysEntry.value:type_name -> aifactory.featurestore.v1.Value
-	3,  // 42: aifactory.featurestore.v1.HistoricalRow.JoinKeysEntry.value:type_name -> aifactory.featurestore.v1.Value
-	10, // 43: aifactory.featurestore.v1.FeatureStoreService.Apply:input_type -> aifactory.featurestore.v1.ApplyRequest
-	13, // 44: aifactory.featurestore.v1.FeatureStoreService.ListEntities:input_type -> aifactory.featurestore.v1.ListEntitiesRequest
-	15, // 45: aifactory.featurestore.v1.FeatureStoreService.ListFeatureViews:input_type -> aifactory.featurestore.v1.ListFeatureViewsRequest
-	17, // 46: aifactory.featurestore.v1.FeatureStoreService.ListFeatureServices:input_type -> aifactory.featurestore.v1.ListFeatureServicesRequest
-	19, // 47: aifactory.featurestore.v1.FeatureStoreService.GetFeatureView:input_type -> aifactory.featurestore.v1.GetFeatureViewRequest
-	21, // 48: aifactory.featurestore.v1.FeatureStoreService.GetFeatureService:input_type -> aifactory.featurestore.v1.GetFeatureServiceRequest
-	24, // 49: aifactory.featurestore.v1.FeatureStoreService.GetOnlineFeatures:input_type -> aifactory.featurestore.v1.GetOnlineFeaturesRequest
-	29, // 50: aifactory.featurestore.v1.FeatureStoreService.GetHistoricalFeatures:input_type -> aifactory.featurestore.v1.GetHistoricalFeaturesRequest
-	33, // 51: aifactory.featurestore.v1.FeatureStoreService.Backfill:input_type -> aifactory.featurestore.v1.BackfillRequest
-	12, // 52: aifactory.featurestore.v1.FeatureStoreService.Apply:output_type -> aifactory.featurestore.v1.ApplyResponse
-	14, // 53: aifactory.featurestore.v1.FeatureStoreService.ListEntities:output_type -> aifactory.featurestore.v1.ListEntitiesResponse
-	16, // 54: aifactory.featurestore.v1.FeatureStoreService.ListFeatureViews:output_type -> aifactory.featurestore.v1.ListFeatureViewsResponse
-	18, // 55: aifactory.featurestore.v1.FeatureStoreService.ListFeatureServices:output_type -> aifactory.featurestore.v1.ListFeatureServicesResponse
-	20, // 56: aifactory.featurestore.v1.FeatureStoreService.GetFeatureView:output_type -> aifactory.featurestore.v1.GetFeatureViewResponse
-	22, // 57: aifactory.featurestore.v1.FeatureStoreService.GetFeatureService:output_type -> aifactory.featurestore.v1.GetFeatureServiceResponse
-	26, // 58: aifactory.featurestore.v1.FeatureStoreService.GetOnlineFeatures:output_type -> aifactory.featurestore.v1.GetOnlineFeaturesResponse
-	32, // 59: aifactory.featurestore.v1.FeatureStoreService.GetHistoricalFeatures:output_type -> aifactory.featurestore.v1.GetHistoricalFeaturesResponse
-	34, // 60: aifactory.featurestore.v1.FeatureStoreService.Backfill:output_type -> aifactory.featurestore.v1.BackfillResponse
-	52, // [52:61] is the sub-list for method output_type
-	43, // [43:52] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	25, // 25: aifactory.featurestore.v1.GetOnlineFeaturesResponse.results:type_name -> aifactory.featurestore.v1.FeatureVector
+	39, // 26: aifactory.featurestore.v1.HistoricalRow.join_keys:type_name -> aifactory.featurestore.v1.HistoricalRow.JoinKeysEntry
+	40, // 27: aifactory.featurestore.v1.HistoricalRow.timestamp:type_name -> google.protobuf.Timestamp
+	3,  // 28: aifactory.featurestore.v1.HistoricalRow.extra:type_name -> aifactory.featurestore.v1.Value
+	27, // 29: aifactory.featurestore.v1.GetHistoricalFeaturesRequest.header:type_name -> aifactory.featurestore.v1.HistoricalHeader
+	30, // 30: aifactory.featurestore.v1.GetHistoricalFeaturesRequest.rows:type_name -> aifactory.featurestore.v1.HistoricalRows
+	28, // 31: aifactory.featurestore.v1.HistoricalRows.rows:type_name -> aifactory.featurestore.v1.HistoricalRow
+	28, // 32: aifactory.featurestore.v1.JoinedRow.row:type_name -> aifactory.featurestore.v1.HistoricalRow
+	25, // 33: aifactory.featurestore.v1.JoinedRow.features:type_name -> aifactory.featurestore.v1.FeatureVector
+	31, // 34: aifactory.featurestore.v1.GetHistoricalFeaturesResponse.rows:type_name -> aifactory.featurestore.v1.JoinedRow
+	40, // 35: aifactory.featurestore.v1.BackfillRequest.start:type_name -> google.protobuf.Timestamp
+	40, // 36: aifactory.featurestore.v1.BackfillRequest.end:type_name -> google.protobuf.Timestamp
+	8,  // 37: aifactory.featurestore.v1.FeatureViewChanged.feature_view:type_name -> aifactory.featurestore.v1.FeatureView
+	5,  // 38: aifactory.featurestore.v1.EntityChanged.entity:type_name -> aifactory.featurestore.v1.Entity
+	9,  // 39: aifactory.featurestore.v1.FeatureServiceChanged.feature_service:type_name -> aifactory.featurestore.v1.FeatureService
+	3,  // 40: aifactory.featurestore.v1.EntityRow.JoinKeysEntry.value:type_name -> aifactory.featurestore.v1.Value
+	3,  // 41: aifactory.featurestore.v1.HistoricalRow.JoinKeysEntry.value:type_name -> aifactory.featurestore.v1.Value
+	10, // 42: aifactory.featurestore.v1.FeatureStoreService.Apply:input_type -> aifactory.featurestore.v1.ApplyRequest
+	13, // 43: aifactory.featurestore.v1.FeatureStoreService.ListEntities:input_type -> aifactory.featurestore.v1.ListEntitiesRequest
+	15, // 44: aifactory.featurestore.v1.FeatureStoreService.ListFeatureViews:input_type -> aifactory.featurestore.v1.ListFeatureViewsRequest
+	17, // 45: aifactory.featurestore.v1.FeatureStoreService.ListFeatureServices:input_type -> aifactory.featurestore.v1.ListFeatureServicesRequest
+	19, // 46: aifactory.featurestore.v1.FeatureStoreService.GetFeatureView:input_type -> aifactory.featurestore.v1.GetFeatureViewRequest
+	21, // 47: aifactory.featurestore.v1.FeatureStoreService.GetFeatureService:input_type -> aifactory.featurestore.v1.GetFeatureServiceRequest
+	24, // 48: aifactory.featurestore.v1.FeatureStoreService.GetOnlineFeatures:input_type -> aifactory.featurestore.v1.GetOnlineFeaturesRequest
+	29, // 49: aifactory.featurestore.v1.FeatureStoreService.GetHistoricalFeatures:input_type -> aifactory.featurestore.v1.GetHistoricalFeaturesRequest
+	33, // 50: aifactory.featurestore.v1.FeatureStoreService.Backfill:input_type -> aifactory.featurestore.v1.BackfillRequest
+	12, // 51: aifactory.featurestore.v1.FeatureStoreService.Apply:output_type -> aifactory.featurestore.v1.ApplyResponse
+	14, // 52: aifactory.featurestore.v1.FeatureStoreService.ListEntities:output_type -> aifactory.featurestore.v1.ListEntitiesResponse
+	16, // 53: aifactory.featurestore.v1.FeatureStoreService.ListFeatureViews:output_type -> aifactory.featurestore.v1.ListFeatureViewsResponse
+	18, // 54: aifactory.featurestore.v1.FeatureStoreService.ListFeatureServices:output_type -> aifactory.featurestore.v1.ListFeatureServicesResponse
+	20, // 55: aifactory.featurestore.v1.FeatureStoreService.GetFeatureView:output_type -> aifactory.featurestore.v1.GetFeatureViewResponse
+	22, // 56: aifactory.featurestore.v1.FeatureStoreService.GetFeatureService:output_type -> aifactory.featurestore.v1.GetFeatureServiceResponse
+	26, // 57: aifactory.featurestore.v1.FeatureStoreService.GetOnlineFeatures:output_type -> aifactory.featurestore.v1.GetOnlineFeaturesResponse
+	32, // 58: aifactory.featurestore.v1.FeatureStoreService.GetHistoricalFeatures:output_type -> aifactory.featurestore.v1.GetHistoricalFeaturesResponse
+	34, // 59: aifactory.featurestore.v1.FeatureStoreService.Backfill:output_type -> aifactory.featurestore.v1.BackfillResponse
+	51, // [51:60] is the sub-list for method output_type
+	42, // [42:51] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_aifactory_featurestore_v1_featurestore_proto_init() }
