@@ -76,7 +76,7 @@ func TestRedisOutage(t *testing.T) {
 	m.ingest("sales", "orders", "order_ts", order(1, custA, "10.00", "web", now.Add(-time.Hour)))
 	req := &featurestorev1.GetOnlineFeaturesRequest{FeatureService: "churn_v1", Entities: []*featurestorev1.EntityRow{customer(custA)}}
 	online(t, m, req, func(r *featurestorev1.GetOnlineFeaturesResponse) bool {
-		return i64(r.GetResults()[0].GetValues()[1]) == 1
+		return r.GetColumns()[1].GetInt64S()[0] == 1
 	})
 
 	r.stop()
@@ -97,9 +97,9 @@ func TestRedisOutage(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // materialization fails and pauses meanwhile
 	startRedis(t, r)
 	got := online(t, m, req, func(r *featurestorev1.GetOnlineFeaturesResponse) bool {
-		return i64(r.GetResults()[0].GetValues()[1]) == 5
+		return r.GetColumns()[1].GetInt64S()[0] == 5
 	})
-	if v := got.GetResults()[0].GetValues()[3].GetStringValue(); v != "mobile_app" {
+	if v := got.GetColumns()[3].GetStrings()[0]; v != "mobile_app" {
 		t.Fatalf("last_channel = %q after the outage, want the newest order's mobile_app", v)
 	}
 }

@@ -102,35 +102,33 @@ func TestRetailerOnlineAndHistorical(t *testing.T) {
 		req := &featurestorev1.GetOnlineFeaturesRequest{FeatureService: "churn_v1",
 			Entities: []*featurestorev1.EntityRow{customer(custA), customer(custB)}}
 		r := online(t, m, req, func(r *featurestorev1.GetOnlineFeaturesResponse) bool {
-			return i64(r.GetResults()[0].GetValues()[1]) == 2
+			return r.GetColumns()[1].GetInt64S()[0] == 2
 		})
-		a := r.GetResults()[0]
-		if got := f64(a.GetValues()[0]); math.Abs(got-30) > 1e-9 {
+		cols := r.GetColumns()
+		if got := cols[0].GetDoubles()[0]; math.Abs(got-30) > 1e-9 {
 			t.Errorf("spend_7d = %v, want 30", got)
 		}
-		if got := f64(a.GetValues()[2]); math.Abs(got-1) > 0.01 {
+		if got := cols[2].GetDoubles()[0]; math.Abs(got-1) > 0.01 {
 			t.Errorf("days_since_last_order = %v, want ~1", got)
 		}
-		if got := a.GetValues()[3].GetStringValue(); got != "web" {
+		if got := cols[3].GetStrings()[0]; got != "web" {
 			t.Errorf("last_channel = %q, want web", got)
 		}
-		for i, st := range a.GetStatuses() {
-			if st != featurestorev1.FeatureStatus_FEATURE_STATUS_PRESENT {
-				t.Errorf("feature %d of A: %v", i, st)
+		for i, c := range cols {
+			if st := c.GetStatuses()[0]; st != featurestorev1.FeatureStatus_FEATURE_STATUS_PRESENT || c.GetNulls()[0] {
+				t.Errorf("feature %d of A: %v (null %v)", i, st, c.GetNulls()[0])
 			}
-		}
-		for i, st := range r.GetResults()[1].GetStatuses() {
-			if st != featurestorev1.FeatureStatus_FEATURE_STATUS_NOT_FOUND {
-				t.Errorf("feature %d of B: %v, want NOT_FOUND", i, st)
+			if st := c.GetStatuses()[1]; st != featurestorev1.FeatureStatus_FEATURE_STATUS_NOT_FOUND || !c.GetNulls()[1] {
+				t.Errorf("feature %d of B: %v, want NOT_FOUND and null", i, st)
 			}
 		}
 
 		// A late, older order: counted, but it never moves last_channel back.
 		m.ingest("sales", "orders", "order_ts", order(4, custA, "5.00", "marketplace", now.Add(-2*day)))
 		r = online(t, m, req, func(r *featurestorev1.GetOnlineFeaturesResponse) bool {
-			return i64(r.GetResults()[0].GetValues()[1]) == 3
+			return r.GetColumns()[1].GetInt64S()[0] == 3
 		})
-		if got := r.GetResults()[0].GetValues()[3].GetStringValue(); got != "web" {
+		if got := r.GetColumns()[3].GetStrings()[0]; got != "web" {
 			t.Errorf("last_channel after a late older order = %q, want web", got)
 		}
 

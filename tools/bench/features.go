@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/aifactory/aifactory/services/featurestore/columns"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
@@ -390,7 +391,8 @@ func fsMaterialize(ctx context.Context, fsc featurestorev1.FeatureStoreServiceCl
 			return 0, 0, err
 		}
 	}
-	durable := fmt.Sprintf("bench-%s-v%d", fsView, version)
+	// "Into Redis": the online sink's consumer (the offline history has its own).
+	durable := fmt.Sprintf("bench-%s-v%d-online", fsView, version)
 	var last *jetstream.ConsumerInfo
 	for deadline := time.Now().Add(30 * time.Minute); ; {
 		c, err := stream.Consumer(ctx, durable)
@@ -523,8 +525,8 @@ func fsOnline(ctx context.Context, fsc featurestorev1.FeatureStoreServiceClient,
 			return onlineResult{}, fmt.Errorf("floor HMGET: %w", err)
 		}
 		dHMGet := time.Since(t2)
-		if len(resp.GetResults()) != n {
-			return onlineResult{}, fmt.Errorf("GetOnlineFeatures: %d results for %d entities", len(resp.GetResults()), n)
+		if got := columns.Entities(resp); got != n {
+			return onlineResult{}, fmt.Errorf("GetOnlineFeatures: %d results for %d entities", got, n)
 		}
 		if it < p.Warmup || it == p.Warmup+p.Calls-1 {
 			if err := fsCheckOnline(gen, latest, ents, resp, cmds); err != nil {
@@ -553,13 +555,13 @@ func fsOnline(ctx context.Context, fsc featurestorev1.FeatureStoreServiceClient,
 func fsCheckOnline(gen *fsGen, latest map[string]int64, ents []string, resp *featurestorev1.GetOnlineFeaturesResponse, cmds []*redis.SliceCmd) error {
 	for k, e := range ents {
 		rec := gen.record(latest[e])
-		vec := resp.GetResults()[k]
 		raw := cmds[k].Val()
 		for j := range fsFeatures {
-			if st := vec.GetStatuses()[j]; st != featurestorev1.FeatureStatus_FEATURE_STATUS_PRESENT {
+			col := resp.GetColumns()[j]
+			if st := columns.Status(col, k); st != featurestorev1.FeatureStatus_FEATURE_STATUS_PRESENT {
 				return fmt.Errorf("online: entity %s feature %s: status %v", e, fsFeatureName(j), st)
 			}
-			v := vec.GetValues()[j]
+			v := columns.Value(col, k)
 			ok := false
 			switch j % 3 {
 			case 0:

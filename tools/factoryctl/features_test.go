@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/aifactory/aifactory/services/featurestore/columns"
 	"io"
 	"net"
 	"os"
@@ -217,16 +218,31 @@ func (f *fakeFeatures) GetOnlineFeatures(_ context.Context, req *featurestorev1.
 	f.record(req)
 	refs := refsOf(req.GetFeatureService(), req.GetFeatures())
 	resp := &featurestorev1.GetOnlineFeaturesResponse{FeatureNames: refs}
+	for _, r := range refs {
+		typ := featurestorev1.ValueType_VALUE_TYPE_STRING
+		if v, _ := fakeValue(r, "", 0); v != nil {
+			switch v.GetKind().(type) {
+			case *featurestorev1.Value_Int64Value:
+				typ = featurestorev1.ValueType_VALUE_TYPE_INT64
+			case *featurestorev1.Value_DoubleValue:
+				typ = featurestorev1.ValueType_VALUE_TYPE_DOUBLE
+			case *featurestorev1.Value_BoolValue:
+				typ = featurestorev1.ValueType_VALUE_TYPE_BOOL
+			}
+		}
+		resp.Columns = append(resp.Columns, &featurestorev1.FeatureColumn{Type: typ})
+	}
 	for i, e := range req.GetEntities() {
 		key := entityKey(e.GetJoinKeys())
-		vec := &featurestorev1.FeatureVector{}
+		var (
+			vals []*featurestorev1.Value
+			sts  []featurestorev1.FeatureStatus
+		)
 		for _, r := range refs {
 			v, st := fakeValue(r, key, int64(i))
-			vec.Values = append(vec.Values, v)
-			vec.Statuses = append(vec.Statuses, st)
-			vec.EventTimeMicros = append(vec.EventTimeMicros, 0)
+			vals, sts = append(vals, v), append(sts, st)
 		}
-		resp.Results = append(resp.Results, vec)
+		columns.Append(resp.Columns, vals, sts, 0)
 	}
 	return resp, nil
 }
@@ -435,7 +451,7 @@ func TestFeaturesCommands(t *testing.T) {
 		{
 			name:    "online key:string overrides the entity's type",
 			args:    []string{"features", "online", "--features", "accounts:vip", "--entity", "account_id:string=0042", "-o", "json"},
-			wantOut: []string{`"featureNames": [`, `"boolValue": true`},
+			wantOut: []string{`"featureNames": [`, `"bools": [`},
 			check: func(t *testing.T) {
 				req, _ := findRequest[*featurestorev1.GetOnlineFeaturesRequest](fake)
 				if v := req.GetEntities()[0].GetJoinKeys()["account_id"]; v.GetStringValue() != "0042" {

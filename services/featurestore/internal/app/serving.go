@@ -100,68 +100,104 @@ func (s *Service) GetOnlineFeatures(ctx context.Context, req *featurestorev1.Get
 		}
 		return nil, service.Unavailable("read the online store", err)
 	}
+	n := len(req.GetEntities())
 	resp := &featurestorev1.GetOnlineFeaturesResponse{
 		FeatureNames: make([]string, len(refs)),
-		Results:      make([]*featurestorev1.FeatureVector, len(req.GetEntities())),
+		Columns:      make([]*featurestorev1.FeatureColumn, len(refs)),
 	}
 	for i, r := range refs {
 		resp.FeatureNames[i] = r.name
-	}
-	for i := range resp.Results {
-		resp.Results[i] = &featurestorev1.FeatureVector{
-			Values:          make([]*featurestorev1.Value, len(refs)),
-			Statuses:        make([]featurestorev1.FeatureStatus, len(refs)),
-			EventTimeMicros: make([]int64, len(refs)),
-		}
+		resp.Columns[i] = newColumn(r.view.Compiled.Features[r.feature].Type, n)
 	}
 	for i, res := range results {
-		g, vec := groups[owner[i][0]], resp.Results[owner[i][1]]
-		s.fillFields(g, res, vec, now)
-		s.fillAggregates(g, res, vec, now)
-	}
-	for _, vec := range resp.Results {
-		for i := range vec.Values {
-			if vec.Values[i] == nil {
-				vec.Values[i] = &featurestorev1.Value{}
-			}
-			if vec.Statuses[i] == featurestorev1.FeatureStatus_FEATURE_STATUS_UNSPECIFIED {
-				vec.Statuses[i] = statusNotFound
-			}
-		}
+		g, entity := groups[owner[i][0]], owner[i][1]
+		s.fillFields(g, res, resp.Columns, entity, now)
+		s.fillAggregates(g, res, resp.Columns, entity, now)
 	}
 	return resp, nil
 }
 
-// fillFields sets a view's field features from the latest row, with TTL.
-func (s *Service) fillFields(g *viewRead, res online.ReadResult, vec *featurestorev1.FeatureVector, now time.Time) {
-	if len(g.fields) == 0 {
+// newColumn returns a column of n entries, all NOT_FOUND and null.
+func newColumn(typ featurestorev1.ValueType, n int) *featurestorev1.FeatureColumn {
+	c := &featurestorev1.FeatureColumn{
+		Type:            typ,
+		Statuses:        make([]featurestorev1.FeatureStatus, n),
+		EventTimeMicros: make([]int64, n),
+		Nulls:           make([]bool, n),
+	}
+	for i := range c.Statuses {
+		c.Statuses[i], c.Nulls[i] = statusNotFound, true
+	}
+	switch typ {
+	case featurestorev1.ValueType_VALUE_TYPE_STRING:
+		c.Strings = make([]string, n)
+	case featurestorev1.ValueType_VALUE_TYPE_INT64:
+		c.Int64S = make([]int64, n)
+	case featurestorev1.ValueType_VALUE_TYPE_DOUBLE:
+		c.Doubles = make([]float64, n)
+	case featurestorev1.ValueType_VALUE_TYPE_BOOL:
+		c.Bools = make([]bool, n)
+	case featurestorev1.ValueType_VALUE_TYPE_TIMESTAMP:
+		c.TimestampMicros = make([]int64, n)
+	}
+	return c
+}
+
+// set stores entry i of a column. A value of another kind than the
+// column's type (which materialization never writes) is stored as null.
+func set(c *featurestorev1.FeatureColumn, i int, v *featurestorev1.Value, st featurestorev1.FeatureStatus, eventMicros int64) {
+	c.Statuses[i], c.EventTimeMicros[i] = st, eventMicros
+	if st != statusPresent || v == nil {
 		return
 	}
-	if !res.Found {
-		for _, pos := range g.fieldPos {
-			vec.Statuses[pos] = statusNotFound
+	switch k := v.GetKind().(type) {
+	case *featurestorev1.Value_StringValue:
+		if c.Strings != nil {
+			c.Strings[i], c.Nulls[i] = k.StringValue, false
 		}
-		return
+	case *featurestorev1.Value_Int64Value:
+		if c.Int64S != nil {
+			c.Int64S[i], c.Nulls[i] = k.Int64Value, false
+		}
+	case *featurestorev1.Value_DoubleValue:
+		if c.Doubles != nil {
+			c.Doubles[i], c.Nulls[i] = k.DoubleValue, false
+		}
+	case *featurestorev1.Value_BoolValue:
+		if c.Bools != nil {
+			c.Bools[i], c.Nulls[i] = k.BoolValue, false
+		}
+	case *featurestorev1.Value_TimestampValue:
+		if c.TimestampMicros != nil {
+			c.TimestampMicros[i], c.Nulls[i] = k.TimestampValue.AsTime().UnixMicro(), false
+		}
+	}
+}
+
+// fillFields sets a view's field features from the latest row, with TTL.
+func (s *Service) fillFields(g *viewRead, res online.ReadResult, cols []*featurestorev1.FeatureColumn, entity int, now time.Time) {
+	if len(g.fields) == 0 || !res.Found {
+		return // NOT_FOUND, as the columns start
 	}
 	ttl := g.view.Compiled.TTL
 	expired := ttl > 0 && now.Sub(res.EventTime) > ttl
 	et := res.EventTime.UnixMicro()
 	for j, pos := range g.fieldPos {
-		vec.EventTimeMicros[pos] = et
 		if expired {
-			vec.Statuses[pos] = statusExpired
+			set(cols[pos], entity, nil, statusExpired, et)
 			continue
 		}
-		vec.Statuses[pos] = statusPresent
+		var v *featurestorev1.Value
 		if j < len(res.Values) {
-			vec.Values[pos] = res.Values[j]
+			v = res.Values[j]
 		}
+		set(cols[pos], entity, v, statusPresent, et)
 	}
 }
 
 // fillAggregates computes a view's aggregated features from the entity's
 // events, at now, as package features defines them.
-func (s *Service) fillAggregates(g *viewRead, res online.ReadResult, vec *featurestorev1.FeatureVector, now time.Time) {
+func (s *Service) fillAggregates(g *viewRead, res online.ReadResult, cols []*featurestorev1.FeatureColumn, entity int, now time.Time) {
 	if len(g.aggs) == 0 {
 		return
 	}
@@ -172,18 +208,16 @@ func (s *Service) fillAggregates(g *viewRead, res online.ReadResult, vec *featur
 		}
 		events = append(events, features.Event{EntityKey: e.Entity, EventTime: e.EventTime, Seq: uint64(i), Values: e.Inputs})
 	}
+	if len(events) == 0 {
+		return // NOT_FOUND
+	}
 	for j, r := range g.aggs {
-		pos := g.aggPos[j]
-		if len(events) == 0 {
-			vec.Statuses[pos] = statusNotFound
-			continue
-		}
 		f := r.view.Compiled.Features[r.feature]
-		vec.Values[pos] = features.Aggregate(f.Aggregation, f.Type, events, r.feature, now, f.Window)
-		vec.Statuses[pos] = statusPresent
+		var et int64
 		if newest, ok := newestInWindow(events, now, f.Window); ok {
-			vec.EventTimeMicros[pos] = newest.UnixMicro()
+			et = newest.UnixMicro()
 		}
+		set(cols[g.aggPos[j]], entity, features.Aggregate(f.Aggregation, f.Type, events, r.feature, now, f.Window), statusPresent, et)
 	}
 }
 

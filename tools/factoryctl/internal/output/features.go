@@ -2,6 +2,7 @@ package output
 
 import (
 	"fmt"
+	"github.com/aifactory/aifactory/services/featurestore/columns"
 	"io"
 	"strconv"
 	"strings"
@@ -222,8 +223,9 @@ func FeatureCell(v *featurestorev1.Value, st featurestorev1.FeatureStatus) strin
 // followed by each feature.
 func OnlineTable(w io.Writer, keyNames []string, keys []map[string]*featurestorev1.Value, resp *featurestorev1.GetOnlineFeaturesResponse) error {
 	header := append(append([]string{}, keyNames...), resp.GetFeatureNames()...)
-	rows := make([][]string, 0, len(resp.GetResults()))
-	for i, r := range resp.GetResults() {
+	n := columns.Entities(resp)
+	rows := make([][]string, 0, n)
+	for i := range n {
 		row := make([]string, 0, len(header))
 		for _, k := range keyNames {
 			var v *featurestorev1.Value
@@ -233,18 +235,8 @@ func OnlineTable(w io.Writer, keyNames []string, keys []map[string]*featurestore
 			s, _ := trainingset.Text(v)
 			row = append(row, s)
 		}
-		for j := range resp.GetFeatureNames() {
-			var (
-				v  *featurestorev1.Value
-				st featurestorev1.FeatureStatus
-			)
-			if j < len(r.GetValues()) {
-				v = r.GetValues()[j]
-			}
-			if j < len(r.GetStatuses()) {
-				st = r.GetStatuses()[j]
-			}
-			row = append(row, FeatureCell(v, st))
+		for _, c := range resp.GetColumns() {
+			row = append(row, FeatureCell(columns.Value(c, i), columns.Status(c, i)))
 		}
 		rows = append(rows, row)
 	}

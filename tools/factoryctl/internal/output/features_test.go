@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"github.com/aifactory/aifactory/services/featurestore/columns"
 	"testing"
 	"time"
 
@@ -148,14 +149,14 @@ func TestOnlineTable(t *testing.T) {
 		notFound = featurestorev1.FeatureStatus_FEATURE_STATUS_NOT_FOUND
 		expired  = featurestorev1.FeatureStatus_FEATURE_STATUS_EXPIRED
 	)
+	double := featurestorev1.ValueType_VALUE_TYPE_DOUBLE
 	resp := &featurestorev1.GetOnlineFeaturesResponse{
 		FeatureNames: []string{"customer_orders:spend_7d", "product_reviews:avg_rating_30d"},
-		Results: []*featurestorev1.FeatureVector{
-			{Values: []*featurestorev1.Value{val(42.5), val(4.25)}, Statuses: []featurestorev1.FeatureStatus{present, present}},
-			{Values: []*featurestorev1.Value{nil, nil}, Statuses: []featurestorev1.FeatureStatus{notFound, expired}},
-			{Values: []*featurestorev1.Value{nil}, Statuses: []featurestorev1.FeatureStatus{present}}, // short vector
-		},
+		Columns:      []*featurestorev1.FeatureColumn{{Type: double}, {Type: double}},
 	}
+	columns.Append(resp.Columns, []*featurestorev1.Value{val(42.5), val(4.25)}, []featurestorev1.FeatureStatus{present, present}, 0)
+	columns.Append(resp.Columns, []*featurestorev1.Value{nil, nil}, []featurestorev1.FeatureStatus{notFound, expired}, 0)
+	columns.Append(resp.Columns, []*featurestorev1.Value{nil, nil}, []featurestorev1.FeatureStatus{present, present}, 0) // present nulls
 	keys := []map[string]*featurestorev1.Value{
 		{"customer_id": val("c1"), "product_id": val(int64(7))},
 		{"customer_id": val("c2"), "product_id": val(int64(8))},

@@ -1656,10 +1656,11 @@ func (x *FeatureVector) GetEventTimeMicros() []int64 {
 
 type GetOnlineFeaturesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// "view:feature", in the order of the values.
+	// "view:feature", in the order of columns.
 	FeatureNames []string `protobuf:"bytes,1,rep,name=feature_names,json=featureNames,proto3" json:"feature_names,omitempty"`
-	// One per requested entity, in order.
-	Results       []*FeatureVector `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"`
+	// Column-major, as in Feast: one column per requested feature, each with
+	// one entry per requested entity, in request order.
+	Columns       []*FeatureColumn `protobuf:"bytes,3,rep,name=columns,proto3" json:"columns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1701,9 +1702,126 @@ func (x *GetOnlineFeaturesResponse) GetFeatureNames() []string {
 	return nil
 }
 
-func (x *GetOnlineFeaturesResponse) GetResults() []*FeatureVector {
+func (x *GetOnlineFeaturesResponse) GetColumns() []*FeatureColumn {
 	if x != nil {
-		return x.Results
+		return x.Columns
+	}
+	return nil
+}
+
+// FeatureColumn holds one feature's values for every requested entity. The
+// values sit in the packed array of the column's type (a string column in
+// strings, an int64 column in int64s…), so a large answer decodes without a
+// message per value; entry i belongs to entity i. A value whose status is
+// not PRESENT, or that is null, holds the type's zero value and is flagged
+// in nulls.
+type FeatureColumn struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Type     ValueType              `protobuf:"varint,1,opt,name=type,proto3,enum=aifactory.featurestore.v1.ValueType" json:"type,omitempty"`
+	Statuses []FeatureStatus        `protobuf:"varint,2,rep,packed,name=statuses,proto3,enum=aifactory.featurestore.v1.FeatureStatus" json:"statuses,omitempty"`
+	// Event time of each value, unix microseconds (0 = none).
+	EventTimeMicros []int64 `protobuf:"varint,3,rep,packed,name=event_time_micros,json=eventTimeMicros,proto3" json:"event_time_micros,omitempty"`
+	// True where the value is null (always where the status is not PRESENT).
+	Nulls   []bool    `protobuf:"varint,4,rep,packed,name=nulls,proto3" json:"nulls,omitempty"`
+	Strings []string  `protobuf:"bytes,5,rep,name=strings,proto3" json:"strings,omitempty"`
+	Int64S  []int64   `protobuf:"varint,6,rep,packed,name=int64s,proto3" json:"int64s,omitempty"`
+	Doubles []float64 `protobuf:"fixed64,7,rep,packed,name=doubles,proto3" json:"doubles,omitempty"`
+	Bools   []bool    `protobuf:"varint,8,rep,packed,name=bools,proto3" json:"bools,omitempty"`
+	// TIMESTAMP values, unix microseconds.
+	TimestampMicros []int64 `protobuf:"varint,9,rep,packed,name=timestamp_micros,json=timestampMicros,proto3" json:"timestamp_micros,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *FeatureColumn) Reset() {
+	*x = FeatureColumn{}
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeatureColumn) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeatureColumn) ProtoMessage() {}
+
+func (x *FeatureColumn) ProtoReflect() protoreflect.Message {
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeatureColumn.ProtoReflect.Descriptor instead.
+func (*FeatureColumn) Descriptor() ([]byte, []int) {
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *FeatureColumn) GetType() ValueType {
+	if x != nil {
+		return x.Type
+	}
+	return ValueType_VALUE_TYPE_UNSPECIFIED
+}
+
+func (x *FeatureColumn) GetStatuses() []FeatureStatus {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
+}
+
+func (x *FeatureColumn) GetEventTimeMicros() []int64 {
+	if x != nil {
+		return x.EventTimeMicros
+	}
+	return nil
+}
+
+func (x *FeatureColumn) GetNulls() []bool {
+	if x != nil {
+		return x.Nulls
+	}
+	return nil
+}
+
+func (x *FeatureColumn) GetStrings() []string {
+	if x != nil {
+		return x.Strings
+	}
+	return nil
+}
+
+func (x *FeatureColumn) GetInt64S() []int64 {
+	if x != nil {
+		return x.Int64S
+	}
+	return nil
+}
+
+func (x *FeatureColumn) GetDoubles() []float64 {
+	if x != nil {
+		return x.Doubles
+	}
+	return nil
+}
+
+func (x *FeatureColumn) GetBools() []bool {
+	if x != nil {
+		return x.Bools
+	}
+	return nil
+}
+
+func (x *FeatureColumn) GetTimestampMicros() []int64 {
+	if x != nil {
+		return x.TimestampMicros
 	}
 	return nil
 }
@@ -1722,7 +1840,7 @@ type HistoricalHeader struct {
 
 func (x *HistoricalHeader) Reset() {
 	*x = HistoricalHeader{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[24]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1734,7 +1852,7 @@ func (x *HistoricalHeader) String() string {
 func (*HistoricalHeader) ProtoMessage() {}
 
 func (x *HistoricalHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[24]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1747,7 +1865,7 @@ func (x *HistoricalHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoricalHeader.ProtoReflect.Descriptor instead.
 func (*HistoricalHeader) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{24}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *HistoricalHeader) GetFeatureService() string {
@@ -1784,7 +1902,7 @@ type HistoricalRow struct {
 
 func (x *HistoricalRow) Reset() {
 	*x = HistoricalRow{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[25]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1796,7 +1914,7 @@ func (x *HistoricalRow) String() string {
 func (*HistoricalRow) ProtoMessage() {}
 
 func (x *HistoricalRow) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[25]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1809,7 +1927,7 @@ func (x *HistoricalRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoricalRow.ProtoReflect.Descriptor instead.
 func (*HistoricalRow) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{25}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *HistoricalRow) GetJoinKeys() map[string]*Value {
@@ -1846,7 +1964,7 @@ type GetHistoricalFeaturesRequest struct {
 
 func (x *GetHistoricalFeaturesRequest) Reset() {
 	*x = GetHistoricalFeaturesRequest{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[26]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1858,7 +1976,7 @@ func (x *GetHistoricalFeaturesRequest) String() string {
 func (*GetHistoricalFeaturesRequest) ProtoMessage() {}
 
 func (x *GetHistoricalFeaturesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[26]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1871,7 +1989,7 @@ func (x *GetHistoricalFeaturesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHistoricalFeaturesRequest.ProtoReflect.Descriptor instead.
 func (*GetHistoricalFeaturesRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{26}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetHistoricalFeaturesRequest) GetMsg() isGetHistoricalFeaturesRequest_Msg {
@@ -1925,7 +2043,7 @@ type HistoricalRows struct {
 
 func (x *HistoricalRows) Reset() {
 	*x = HistoricalRows{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[27]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1937,7 +2055,7 @@ func (x *HistoricalRows) String() string {
 func (*HistoricalRows) ProtoMessage() {}
 
 func (x *HistoricalRows) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[27]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1950,7 +2068,7 @@ func (x *HistoricalRows) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoricalRows.ProtoReflect.Descriptor instead.
 func (*HistoricalRows) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{27}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *HistoricalRows) GetRows() []*HistoricalRow {
@@ -1972,7 +2090,7 @@ type JoinedRow struct {
 
 func (x *JoinedRow) Reset() {
 	*x = JoinedRow{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[28]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1984,7 +2102,7 @@ func (x *JoinedRow) String() string {
 func (*JoinedRow) ProtoMessage() {}
 
 func (x *JoinedRow) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[28]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1997,7 +2115,7 @@ func (x *JoinedRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinedRow.ProtoReflect.Descriptor instead.
 func (*JoinedRow) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{28}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *JoinedRow) GetIndex() int64 {
@@ -2032,7 +2150,7 @@ type GetHistoricalFeaturesResponse struct {
 
 func (x *GetHistoricalFeaturesResponse) Reset() {
 	*x = GetHistoricalFeaturesResponse{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[29]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2044,7 +2162,7 @@ func (x *GetHistoricalFeaturesResponse) String() string {
 func (*GetHistoricalFeaturesResponse) ProtoMessage() {}
 
 func (x *GetHistoricalFeaturesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[29]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2057,7 +2175,7 @@ func (x *GetHistoricalFeaturesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHistoricalFeaturesResponse.ProtoReflect.Descriptor instead.
 func (*GetHistoricalFeaturesResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{29}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetHistoricalFeaturesResponse) GetFeatureNames() []string {
@@ -2087,7 +2205,7 @@ type BackfillRequest struct {
 
 func (x *BackfillRequest) Reset() {
 	*x = BackfillRequest{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[30]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2099,7 +2217,7 @@ func (x *BackfillRequest) String() string {
 func (*BackfillRequest) ProtoMessage() {}
 
 func (x *BackfillRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[30]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2112,7 +2230,7 @@ func (x *BackfillRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackfillRequest.ProtoReflect.Descriptor instead.
 func (*BackfillRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{30}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *BackfillRequest) GetFeatureView() string {
@@ -2150,7 +2268,7 @@ type BackfillResponse struct {
 
 func (x *BackfillResponse) Reset() {
 	*x = BackfillResponse{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[31]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2162,7 +2280,7 @@ func (x *BackfillResponse) String() string {
 func (*BackfillResponse) ProtoMessage() {}
 
 func (x *BackfillResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[31]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2175,7 +2293,7 @@ func (x *BackfillResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackfillResponse.ProtoReflect.Descriptor instead.
 func (*BackfillResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{31}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *BackfillResponse) GetRead() int64 {
@@ -2233,7 +2351,7 @@ type FeatureViewChanged struct {
 
 func (x *FeatureViewChanged) Reset() {
 	*x = FeatureViewChanged{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[32]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2245,7 +2363,7 @@ func (x *FeatureViewChanged) String() string {
 func (*FeatureViewChanged) ProtoMessage() {}
 
 func (x *FeatureViewChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[32]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2258,7 +2376,7 @@ func (x *FeatureViewChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeatureViewChanged.ProtoReflect.Descriptor instead.
 func (*FeatureViewChanged) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{32}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *FeatureViewChanged) GetFeatureView() *FeatureView {
@@ -2285,7 +2403,7 @@ type EntityChanged struct {
 
 func (x *EntityChanged) Reset() {
 	*x = EntityChanged{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[33]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2297,7 +2415,7 @@ func (x *EntityChanged) String() string {
 func (*EntityChanged) ProtoMessage() {}
 
 func (x *EntityChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[33]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2310,7 +2428,7 @@ func (x *EntityChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntityChanged.ProtoReflect.Descriptor instead.
 func (*EntityChanged) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{33}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *EntityChanged) GetEntity() *Entity {
@@ -2337,7 +2455,7 @@ type FeatureServiceChanged struct {
 
 func (x *FeatureServiceChanged) Reset() {
 	*x = FeatureServiceChanged{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[34]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2349,7 +2467,7 @@ func (x *FeatureServiceChanged) String() string {
 func (*FeatureServiceChanged) ProtoMessage() {}
 
 func (x *FeatureServiceChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[34]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2362,7 +2480,7 @@ func (x *FeatureServiceChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeatureServiceChanged.ProtoReflect.Descriptor instead.
 func (*FeatureServiceChanged) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{34}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *FeatureServiceChanged) GetFeatureService() *FeatureService {
@@ -2485,10 +2603,20 @@ const file_aifactory_featurestore_v1_featurestore_proto_rawDesc = "" +
 	"\rFeatureVector\x128\n" +
 	"\x06values\x18\x01 \x03(\v2 .aifactory.featurestore.v1.ValueR\x06values\x12D\n" +
 	"\bstatuses\x18\x02 \x03(\x0e2(.aifactory.featurestore.v1.FeatureStatusR\bstatuses\x12*\n" +
-	"\x11event_time_micros\x18\x04 \x03(\x03R\x0feventTimeMicrosJ\x04\b\x03\x10\x04\"\x84\x01\n" +
+	"\x11event_time_micros\x18\x04 \x03(\x03R\x0feventTimeMicrosJ\x04\b\x03\x10\x04\"\x8a\x01\n" +
 	"\x19GetOnlineFeaturesResponse\x12#\n" +
 	"\rfeature_names\x18\x01 \x03(\tR\ffeatureNames\x12B\n" +
-	"\aresults\x18\x02 \x03(\v2(.aifactory.featurestore.v1.FeatureVectorR\aresults\"|\n" +
+	"\acolumns\x18\x03 \x03(\v2(.aifactory.featurestore.v1.FeatureColumnR\acolumnsJ\x04\b\x02\x10\x03\"\xde\x02\n" +
+	"\rFeatureColumn\x128\n" +
+	"\x04type\x18\x01 \x01(\x0e2$.aifactory.featurestore.v1.ValueTypeR\x04type\x12D\n" +
+	"\bstatuses\x18\x02 \x03(\x0e2(.aifactory.featurestore.v1.FeatureStatusR\bstatuses\x12*\n" +
+	"\x11event_time_micros\x18\x03 \x03(\x03R\x0feventTimeMicros\x12\x14\n" +
+	"\x05nulls\x18\x04 \x03(\bR\x05nulls\x12\x18\n" +
+	"\astrings\x18\x05 \x03(\tR\astrings\x12\x16\n" +
+	"\x06int64s\x18\x06 \x03(\x03R\x06int64s\x12\x18\n" +
+	"\adoubles\x18\a \x03(\x01R\adoubles\x12\x14\n" +
+	"\x05bools\x18\b \x03(\bR\x05bools\x12)\n" +
+	"\x10timestamp_micros\x18\t \x03(\x03R\x0ftimestampMicros\"|\n" +
 	"\x10HistoricalHeader\x12'\n" +
 	"\x0ffeature_service\x18\x01 \x01(\tR\x0efeatureService\x12\x1a\n" +
 	"\bfeatures\x18\x02 \x03(\tR\bfeatures\x12#\n" +
@@ -2579,7 +2707,7 @@ func file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP() []byte {
 }
 
 var file_aifactory_featurestore_v1_featurestore_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_aifactory_featurestore_v1_featurestore_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_aifactory_featurestore_v1_featurestore_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_aifactory_featurestore_v1_featurestore_proto_goTypes = []any{
 	(ValueType)(0),                        // 0: aifactory.featurestore.v1.ValueType
 	(AggregationFunction)(0),              // 1: aifactory.featurestore.v1.AggregationFunction
@@ -2608,35 +2736,36 @@ var file_aifactory_featurestore_v1_featurestore_proto_goTypes = []any{
 	(*GetOnlineFeaturesRequest)(nil),      // 24: aifactory.featurestore.v1.GetOnlineFeaturesRequest
 	(*FeatureVector)(nil),                 // 25: aifactory.featurestore.v1.FeatureVector
 	(*GetOnlineFeaturesResponse)(nil),     // 26: aifactory.featurestore.v1.GetOnlineFeaturesResponse
-	(*HistoricalHeader)(nil),              // 27: aifactory.featurestore.v1.HistoricalHeader
-	(*HistoricalRow)(nil),                 // 28: aifactory.featurestore.v1.HistoricalRow
-	(*GetHistoricalFeaturesRequest)(nil),  // 29: aifactory.featurestore.v1.GetHistoricalFeaturesRequest
-	(*HistoricalRows)(nil),                // 30: aifactory.featurestore.v1.HistoricalRows
-	(*JoinedRow)(nil),                     // 31: aifactory.featurestore.v1.JoinedRow
-	(*GetHistoricalFeaturesResponse)(nil), // 32: aifactory.featurestore.v1.GetHistoricalFeaturesResponse
-	(*BackfillRequest)(nil),               // 33: aifactory.featurestore.v1.BackfillRequest
-	(*BackfillResponse)(nil),              // 34: aifactory.featurestore.v1.BackfillResponse
-	(*FeatureViewChanged)(nil),            // 35: aifactory.featurestore.v1.FeatureViewChanged
-	(*EntityChanged)(nil),                 // 36: aifactory.featurestore.v1.EntityChanged
-	(*FeatureServiceChanged)(nil),         // 37: aifactory.featurestore.v1.FeatureServiceChanged
-	nil,                                   // 38: aifactory.featurestore.v1.EntityRow.JoinKeysEntry
-	nil,                                   // 39: aifactory.featurestore.v1.HistoricalRow.JoinKeysEntry
-	(*timestamppb.Timestamp)(nil),         // 40: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),           // 41: google.protobuf.Duration
+	(*FeatureColumn)(nil),                 // 27: aifactory.featurestore.v1.FeatureColumn
+	(*HistoricalHeader)(nil),              // 28: aifactory.featurestore.v1.HistoricalHeader
+	(*HistoricalRow)(nil),                 // 29: aifactory.featurestore.v1.HistoricalRow
+	(*GetHistoricalFeaturesRequest)(nil),  // 30: aifactory.featurestore.v1.GetHistoricalFeaturesRequest
+	(*HistoricalRows)(nil),                // 31: aifactory.featurestore.v1.HistoricalRows
+	(*JoinedRow)(nil),                     // 32: aifactory.featurestore.v1.JoinedRow
+	(*GetHistoricalFeaturesResponse)(nil), // 33: aifactory.featurestore.v1.GetHistoricalFeaturesResponse
+	(*BackfillRequest)(nil),               // 34: aifactory.featurestore.v1.BackfillRequest
+	(*BackfillResponse)(nil),              // 35: aifactory.featurestore.v1.BackfillResponse
+	(*FeatureViewChanged)(nil),            // 36: aifactory.featurestore.v1.FeatureViewChanged
+	(*EntityChanged)(nil),                 // 37: aifactory.featurestore.v1.EntityChanged
+	(*FeatureServiceChanged)(nil),         // 38: aifactory.featurestore.v1.FeatureServiceChanged
+	nil,                                   // 39: aifactory.featurestore.v1.EntityRow.JoinKeysEntry
+	nil,                                   // 40: aifactory.featurestore.v1.HistoricalRow.JoinKeysEntry
+	(*timestamppb.Timestamp)(nil),         // 41: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),           // 42: google.protobuf.Duration
 }
 var file_aifactory_featurestore_v1_featurestore_proto_depIdxs = []int32{
-	40, // 0: aifactory.featurestore.v1.Value.timestamp_value:type_name -> google.protobuf.Timestamp
+	41, // 0: aifactory.featurestore.v1.Value.timestamp_value:type_name -> google.protobuf.Timestamp
 	0,  // 1: aifactory.featurestore.v1.JoinKey.type:type_name -> aifactory.featurestore.v1.ValueType
 	4,  // 2: aifactory.featurestore.v1.Entity.join_keys:type_name -> aifactory.featurestore.v1.JoinKey
-	40, // 3: aifactory.featurestore.v1.Entity.update_time:type_name -> google.protobuf.Timestamp
+	41, // 3: aifactory.featurestore.v1.Entity.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 4: aifactory.featurestore.v1.Feature.type:type_name -> aifactory.featurestore.v1.ValueType
 	1,  // 5: aifactory.featurestore.v1.Feature.aggregation:type_name -> aifactory.featurestore.v1.AggregationFunction
-	41, // 6: aifactory.featurestore.v1.Feature.window:type_name -> google.protobuf.Duration
+	42, // 6: aifactory.featurestore.v1.Feature.window:type_name -> google.protobuf.Duration
 	6,  // 7: aifactory.featurestore.v1.FeatureView.source:type_name -> aifactory.featurestore.v1.Source
-	41, // 8: aifactory.featurestore.v1.FeatureView.ttl:type_name -> google.protobuf.Duration
+	42, // 8: aifactory.featurestore.v1.FeatureView.ttl:type_name -> google.protobuf.Duration
 	7,  // 9: aifactory.featurestore.v1.FeatureView.features:type_name -> aifactory.featurestore.v1.Feature
-	40, // 10: aifactory.featurestore.v1.FeatureView.update_time:type_name -> google.protobuf.Timestamp
-	40, // 11: aifactory.featurestore.v1.FeatureService.update_time:type_name -> google.protobuf.Timestamp
+	41, // 10: aifactory.featurestore.v1.FeatureView.update_time:type_name -> google.protobuf.Timestamp
+	41, // 11: aifactory.featurestore.v1.FeatureService.update_time:type_name -> google.protobuf.Timestamp
 	5,  // 12: aifactory.featurestore.v1.ApplyRequest.entities:type_name -> aifactory.featurestore.v1.Entity
 	8,  // 13: aifactory.featurestore.v1.ApplyRequest.feature_views:type_name -> aifactory.featurestore.v1.FeatureView
 	9,  // 14: aifactory.featurestore.v1.ApplyRequest.feature_services:type_name -> aifactory.featurestore.v1.FeatureService
@@ -2646,50 +2775,52 @@ var file_aifactory_featurestore_v1_featurestore_proto_depIdxs = []int32{
 	9,  // 18: aifactory.featurestore.v1.ListFeatureServicesResponse.feature_services:type_name -> aifactory.featurestore.v1.FeatureService
 	8,  // 19: aifactory.featurestore.v1.GetFeatureViewResponse.feature_view:type_name -> aifactory.featurestore.v1.FeatureView
 	9,  // 20: aifactory.featurestore.v1.GetFeatureServiceResponse.feature_service:type_name -> aifactory.featurestore.v1.FeatureService
-	38, // 21: aifactory.featurestore.v1.EntityRow.join_keys:type_name -> aifactory.featurestore.v1.EntityRow.JoinKeysEntry
+	39, // 21: aifactory.featurestore.v1.EntityRow.join_keys:type_name -> aifactory.featurestore.v1.EntityRow.JoinKeysEntry
 	23, // 22: aifactory.featurestore.v1.GetOnlineFeaturesRequest.entities:type_name -> aifactory.featurestore.v1.EntityRow
 	3,  // 23: aifactory.featurestore.v1.FeatureVector.values:type_name -> aifactory.featurestore.v1.Value
 	2,  // 24: aifactory.featurestore.v1.FeatureVector.statuses:type_name -> aifactory.featurestore.v1.FeatureStatus
-	25, // 25: aifactory.featurestore.v1.GetOnlineFeaturesResponse.results:type_name -> aifactory.featurestore.v1.FeatureVector
-	39, // 26: aifactory.featurestore.v1.HistoricalRow.join_keys:type_name -> aifactory.featurestore.v1.HistoricalRow.JoinKeysEntry
-	40, // 27: aifactory.featurestore.v1.HistoricalRow.timestamp:type_name -> google.protobuf.Timestamp
-	3,  // 28: aifactory.featurestore.v1.HistoricalRow.extra:type_name -> aifactory.featurestore.v1.Value
-	27, // 29: aifactory.featurestore.v1.GetHistoricalFeaturesRequest.header:type_name -> aifactory.featurestore.v1.HistoricalHeader
-	30, // 30: aifactory.featurestore.v1.GetHistoricalFeaturesRequest.rows:type_name -> aifactory.featurestore.v1.HistoricalRows
-	28, // 31: aifactory.featurestore.v1.HistoricalRows.rows:type_name -> aifactory.featurestore.v1.HistoricalRow
-	28, // 32: aifactory.featurestore.v1.JoinedRow.row:type_name -> aifactory.featurestore.v1.HistoricalRow
-	25, // 33: aifactory.featurestore.v1.JoinedRow.features:type_name -> aifactory.featurestore.v1.FeatureVector
-	31, // 34: aifactory.featurestore.v1.GetHistoricalFeaturesResponse.rows:type_name -> aifactory.featurestore.v1.JoinedRow
-	40, // 35: aifactory.featurestore.v1.BackfillRequest.start:type_name -> google.protobuf.Timestamp
-	40, // 36: aifactory.featurestore.v1.BackfillRequest.end:type_name -> google.protobuf.Timestamp
-	8,  // 37: aifactory.featurestore.v1.FeatureViewChanged.feature_view:type_name -> aifactory.featurestore.v1.FeatureView
-	5,  // 38: aifactory.featurestore.v1.EntityChanged.entity:type_name -> aifactory.featurestore.v1.Entity
-	9,  // 39: aifactory.featurestore.v1.FeatureServiceChanged.feature_service:type_name -> aifactory.featurestore.v1.FeatureService
-	3,  // 40: aifactory.featurestore.v1.EntityRow.JoinKeysEntry.value:type_name -> aifactory.featurestore.v1.Value
-	3,  // 41: aifactory.featurestore.v1.HistoricalRow.JoinKeysEntry.value:type_name -> aifactory.featurestore.v1.Value
-	10, // 42: aifactory.featurestore.v1.FeatureStoreService.Apply:input_type -> aifactory.featurestore.v1.ApplyRequest
-	13, // 43: aifactory.featurestore.v1.FeatureStoreService.ListEntities:input_type -> aifactory.featurestore.v1.ListEntitiesRequest
-	15, // 44: aifactory.featurestore.v1.FeatureStoreService.ListFeatureViews:input_type -> aifactory.featurestore.v1.ListFeatureViewsRequest
-	17, // 45: aifactory.featurestore.v1.FeatureStoreService.ListFeatureServices:input_type -> aifactory.featurestore.v1.ListFeatureServicesRequest
-	19, // 46: aifactory.featurestore.v1.FeatureStoreService.GetFeatureView:input_type -> aifactory.featurestore.v1.GetFeatureViewRequest
-	21, // 47: aifactory.featurestore.v1.FeatureStoreService.GetFeatureService:input_type -> aifactory.featurestore.v1.GetFeatureServiceRequest
-	24, // 48: aifactory.featurestore.v1.FeatureStoreService.GetOnlineFeatures:input_type -> aifactory.featurestore.v1.GetOnlineFeaturesRequest
-	29, // 49: aifactory.featurestore.v1.FeatureStoreService.GetHistoricalFeatures:input_type -> aifactory.featurestore.v1.GetHistoricalFeaturesRequest
-	33, // 50: aifactory.featurestore.v1.FeatureStoreService.Backfill:input_type -> aifactory.featurestore.v1.BackfillRequest
-	12, // 51: aifactory.featurestore.v1.FeatureStoreService.Apply:output_type -> aifactory.featurestore.v1.ApplyResponse
-	14, // 52: aifactory.featurestore.v1.FeatureStoreService.ListEntities:output_type -> aifactory.featurestore.v1.ListEntitiesResponse
-	16, // 53: aifactory.featurestore.v1.FeatureStoreService.ListFeatureViews:output_type -> aifactory.featurestore.v1.ListFeatureViewsResponse
-	18, // 54: aifactory.featurestore.v1.FeatureStoreService.ListFeatureServices:output_type -> aifactory.featurestore.v1.ListFeatureServicesResponse
-	20, // 55: aifactory.featurestore.v1.FeatureStoreService.GetFeatureView:output_type -> aifactory.featurestore.v1.GetFeatureViewResponse
-	22, // 56: aifactory.featurestore.v1.FeatureStoreService.GetFeatureService:output_type -> aifactory.featurestore.v1.GetFeatureServiceResponse
-	26, // 57: aifactory.featurestore.v1.FeatureStoreService.GetOnlineFeatures:output_type -> aifactory.featurestore.v1.GetOnlineFeaturesResponse
-	32, // 58: aifactory.featurestore.v1.FeatureStoreService.GetHistoricalFeatures:output_type -> aifactory.featurestore.v1.GetHistoricalFeaturesResponse
-	34, // 59: aifactory.featurestore.v1.FeatureStoreService.Backfill:output_type -> aifactory.featurestore.v1.BackfillResponse
-	51, // [51:60] is the sub-list for method output_type
-	42, // [42:51] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	27, // 25: aifactory.featurestore.v1.GetOnlineFeaturesResponse.columns:type_name -> aifactory.featurestore.v1.FeatureColumn
+	0,  // 26: aifactory.featurestore.v1.FeatureColumn.type:type_name -> aifactory.featurestore.v1.ValueType
+	2,  // 27: aifactory.featurestore.v1.FeatureColumn.statuses:type_name -> aifactory.featurestore.v1.FeatureStatus
+	40, // 28: aifactory.featurestore.v1.HistoricalRow.join_keys:type_name -> aifactory.featurestore.v1.HistoricalRow.JoinKeysEntry
+	41, // 29: aifactory.featurestore.v1.HistoricalRow.timestamp:type_name -> google.protobuf.Timestamp
+	3,  // 30: aifactory.featurestore.v1.HistoricalRow.extra:type_name -> aifactory.featurestore.v1.Value
+	28, // 31: aifactory.featurestore.v1.GetHistoricalFeaturesRequest.header:type_name -> aifactory.featurestore.v1.HistoricalHeader
+	31, // 32: aifactory.featurestore.v1.GetHistoricalFeaturesRequest.rows:type_name -> aifactory.featurestore.v1.HistoricalRows
+	29, // 33: aifactory.featurestore.v1.HistoricalRows.rows:type_name -> aifactory.featurestore.v1.HistoricalRow
+	29, // 34: aifactory.featurestore.v1.JoinedRow.row:type_name -> aifactory.featurestore.v1.HistoricalRow
+	25, // 35: aifactory.featurestore.v1.JoinedRow.features:type_name -> aifactory.featurestore.v1.FeatureVector
+	32, // 36: aifactory.featurestore.v1.GetHistoricalFeaturesResponse.rows:type_name -> aifactory.featurestore.v1.JoinedRow
+	41, // 37: aifactory.featurestore.v1.BackfillRequest.start:type_name -> google.protobuf.Timestamp
+	41, // 38: aifactory.featurestore.v1.BackfillRequest.end:type_name -> google.protobuf.Timestamp
+	8,  // 39: aifactory.featurestore.v1.FeatureViewChanged.feature_view:type_name -> aifactory.featurestore.v1.FeatureView
+	5,  // 40: aifactory.featurestore.v1.EntityChanged.entity:type_name -> aifactory.featurestore.v1.Entity
+	9,  // 41: aifactory.featurestore.v1.FeatureServiceChanged.feature_service:type_name -> aifactory.featurestore.v1.FeatureService
+	3,  // 42: aifactory.featurestore.v1.EntityRow.JoinKeysEntry.value:type_name -> aifactory.featurestore.v1.Value
+	3,  // 43: aifactory.featurestore.v1.HistoricalRow.JoinKeysEntry.value:type_name -> aifactory.featurestore.v1.Value
+	10, // 44: aifactory.featurestore.v1.FeatureStoreService.Apply:input_type -> aifactory.featurestore.v1.ApplyRequest
+	13, // 45: aifactory.featurestore.v1.FeatureStoreService.ListEntities:input_type -> aifactory.featurestore.v1.ListEntitiesRequest
+	15, // 46: aifactory.featurestore.v1.FeatureStoreService.ListFeatureViews:input_type -> aifactory.featurestore.v1.ListFeatureViewsRequest
+	17, // 47: aifactory.featurestore.v1.FeatureStoreService.ListFeatureServices:input_type -> aifactory.featurestore.v1.ListFeatureServicesRequest
+	19, // 48: aifactory.featurestore.v1.FeatureStoreService.GetFeatureView:input_type -> aifactory.featurestore.v1.GetFeatureViewRequest
+	21, // 49: aifactory.featurestore.v1.FeatureStoreService.GetFeatureService:input_type -> aifactory.featurestore.v1.GetFeatureServiceRequest
+	24, // 50: aifactory.featurestore.v1.FeatureStoreService.GetOnlineFeatures:input_type -> aifactory.featurestore.v1.GetOnlineFeaturesRequest
+	30, // 51: aifactory.featurestore.v1.FeatureStoreService.GetHistoricalFeatures:input_type -> aifactory.featurestore.v1.GetHistoricalFeaturesRequest
+	34, // 52: aifactory.featurestore.v1.FeatureStoreService.Backfill:input_type -> aifactory.featurestore.v1.BackfillRequest
+	12, // 53: aifactory.featurestore.v1.FeatureStoreService.Apply:output_type -> aifactory.featurestore.v1.ApplyResponse
+	14, // 54: aifactory.featurestore.v1.FeatureStoreService.ListEntities:output_type -> aifactory.featurestore.v1.ListEntitiesResponse
+	16, // 55: aifactory.featurestore.v1.FeatureStoreService.ListFeatureViews:output_type -> aifactory.featurestore.v1.ListFeatureViewsResponse
+	18, // 56: aifactory.featurestore.v1.FeatureStoreService.ListFeatureServices:output_type -> aifactory.featurestore.v1.ListFeatureServicesResponse
+	20, // 57: aifactory.featurestore.v1.FeatureStoreService.GetFeatureView:output_type -> aifactory.featurestore.v1.GetFeatureViewResponse
+	22, // 58: aifactory.featurestore.v1.FeatureStoreService.GetFeatureService:output_type -> aifactory.featurestore.v1.GetFeatureServiceResponse
+	26, // 59: aifactory.featurestore.v1.FeatureStoreService.GetOnlineFeatures:output_type -> aifactory.featurestore.v1.GetOnlineFeaturesResponse
+	33, // 60: aifactory.featurestore.v1.FeatureStoreService.GetHistoricalFeatures:output_type -> aifactory.featurestore.v1.GetHistoricalFeaturesResponse
+	35, // 61: aifactory.featurestore.v1.FeatureStoreService.Backfill:output_type -> aifactory.featurestore.v1.BackfillResponse
+	53, // [53:62] is the sub-list for method output_type
+	44, // [44:53] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_aifactory_featurestore_v1_featurestore_proto_init() }
@@ -2704,7 +2835,7 @@ func file_aifactory_featurestore_v1_featurestore_proto_init() {
 		(*Value_BoolValue)(nil),
 		(*Value_TimestampValue)(nil),
 	}
-	file_aifactory_featurestore_v1_featurestore_proto_msgTypes[26].OneofWrappers = []any{
+	file_aifactory_featurestore_v1_featurestore_proto_msgTypes[27].OneofWrappers = []any{
 		(*GetHistoricalFeaturesRequest_Header)(nil),
 		(*GetHistoricalFeaturesRequest_Rows)(nil),
 	}
@@ -2714,7 +2845,7 @@ func file_aifactory_featurestore_v1_featurestore_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aifactory_featurestore_v1_featurestore_proto_rawDesc), len(file_aifactory_featurestore_v1_featurestore_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   37,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
