@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	batchresults "github.com/aifactory/aifactory/services/ingestion/results"
 	"io"
 	"slices"
 	"testing"
@@ -42,18 +43,18 @@ func TestIngestValidatesStoresAndQuarantines(t *testing.T) {
 		}
 		want := []ingestionv1.Outcome{ingestionv1.Outcome_OUTCOME_STORED, ingestionv1.Outcome_OUTCOME_REJECTED,
 			ingestionv1.Outcome_OUTCOME_REJECTED, ingestionv1.Outcome_OUTCOME_ERROR, ingestionv1.Outcome_OUTCOME_STORED}
-		for i, r := range resp.GetResults() {
+		for i, r := range batchresults.Expand(resp.GetRecords()) {
 			if r.GetOutcome() != want[i] {
 				t.Fatalf("record %d: %v (%v %s), want %v", i, r.GetOutcome(), r.GetViolations(), r.GetError(), want[i])
 			}
 		}
 		rules := map[string]bool{}
-		for _, v := range resp.GetResults()[2].GetViolations() {
+		for _, v := range batchresults.Expand(resp.GetRecords())[2].GetViolations() {
 			rules[v.GetField()+":"+v.GetRule()] = true
 		}
 		for _, w := range []string{"order_id:format", "quantity:minimum", "currency:pattern", "customer_id:required", "channel:required"} {
 			if !rules[w] {
-				t.Errorf("violations lack %s: %v", w, resp.GetResults()[2].GetViolations())
+				t.Errorf("violations lack %s: %v", w, batchresults.Expand(resp.GetRecords())[2].GetViolations())
 			}
 		}
 		if s := resp.GetSummary(); s.GetStored() != 2 || s.GetRejected() != 2 || s.GetErrors() != 1 || s.GetContractVersion() != "1.0.0" {
@@ -80,7 +81,7 @@ func TestIngestValidatesStoresAndQuarantines(t *testing.T) {
 			t.Fatal(err)
 		}
 		if ev.Headers.Get("aifactory-contract-version") != "1.0.0" || ev.Type != "aifactory.data.v1.Record" ||
-			!ev.Time.Equal(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)) || msg.Header.Get(jetstream.MsgIDHeader) != resp.GetResults()[4].GetMessageId() {
+			!ev.Time.Equal(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)) || msg.Header.Get(jetstream.MsgIDHeader) != batchresults.Expand(resp.GetRecords())[4].GetMessageId() {
 			t.Fatalf("stored event = %+v", ev)
 		}
 	})
@@ -118,12 +119,12 @@ func TestIngestTwiceStoresOnce(t *testing.T) {
 			if round == 1 {
 				want = ingestionv1.Outcome_OUTCOME_DUPLICATE
 			}
-			for _, r := range resp.GetResults() {
+			for _, r := range batchresults.Expand(resp.GetRecords()) {
 				if r.GetOutcome() != want {
 					t.Fatalf("round %d: %v, want %v", round, r, want)
 				}
 			}
-			if got := resp.GetResults()[50].GetMessageId(); got != "client-key-99" {
+			if got := batchresults.Expand(resp.GetRecords())[50].GetMessageId(); got != "client-key-99" {
 				t.Fatalf("idempotency key not used as message id: %s", got)
 			}
 		}
@@ -178,8 +179,8 @@ func TestOnlyDomainMembersWrite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp.GetResults()[0].GetOutcome() != ingestionv1.Outcome_OUTCOME_ERROR || resp.GetResults()[1].GetOutcome() != ingestionv1.Outcome_OUTCOME_STORED {
-			t.Fatalf("an over-limit record must fail alone: %v", resp.GetResults())
+		if batchresults.Expand(resp.GetRecords())[0].GetOutcome() != ingestionv1.Outcome_OUTCOME_ERROR || batchresults.Expand(resp.GetRecords())[1].GetOutcome() != ingestionv1.Outcome_OUTCOME_STORED {
+			t.Fatalf("an over-limit record must fail alone: %v", batchresults.Expand(resp.GetRecords()))
 		}
 	})
 }
@@ -197,8 +198,8 @@ func TestNewContractEnforcedWithinASecond(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp.GetResults()[0].GetOutcome() != ingestionv1.Outcome_OUTCOME_REJECTED {
-			t.Fatalf("coupon_code accepted before 1.1.0: %v", resp.GetResults()[0])
+		if batchresults.Expand(resp.GetRecords())[0].GetOutcome() != ingestionv1.Outcome_OUTCOME_REJECTED {
+			t.Fatalf("coupon_code accepted before 1.1.0: %v", batchresults.Expand(resp.GetRecords())[0])
 		}
 		m.publishNoWait(d, "sales-orders-v1.1.odcs.yaml", "")
 		published := time.Now()
@@ -207,7 +208,7 @@ func TestNewContractEnforcedWithinASecond(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if resp.GetResults()[0].GetOutcome() == ingestionv1.Outcome_OUTCOME_STORED {
+			if batchresults.Expand(resp.GetRecords())[0].GetOutcome() == ingestionv1.Outcome_OUTCOME_STORED {
 				if resp.GetSummary().GetContractVersion() != "1.1.0" {
 					t.Fatalf("validated against %s", resp.GetSummary().GetContractVersion())
 				}

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/aifactory/aifactory/services/featurestore/columns"
+	batchresults "github.com/aifactory/aifactory/services/ingestion/results"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
@@ -346,7 +347,7 @@ func fsIngest(ctx context.Context, in ingestionv1.IngestionServiceClient, gen *f
 			}
 			if s := resp.GetSummary(); s.GetStored() != int32(n) {
 				prob := ""
-				for _, r := range resp.GetResults() {
+				for _, r := range batchresults.Expand(resp.GetRecords()) {
 					if r.GetOutcome() != ingestionv1.Outcome_OUTCOME_STORED {
 						prob = fmt.Sprintf("record %d: %v %s %v", r.GetIndex(), r.GetOutcome(), r.GetError(), r.GetViolations())
 						break

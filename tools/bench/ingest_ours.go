@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	batchresults "github.com/aifactory/aifactory/services/ingestion/results"
 	"io"
 	"log/slog"
 	"net"
@@ -288,7 +289,7 @@ func publishContract(ctx context.Context, cat catalogv1.CatalogServiceClient, in
 
 // firstProblem describes the first record of a batch that was not stored.
 func firstProblem(resp *ingestionv1.IngestStreamResponse) string {
-	for _, r := range resp.GetResults() {
+	for _, r := range batchresults.Expand(resp.GetRecords()) {
 		if r.GetOutcome() != ingestionv1.Outcome_OUTCOME_STORED {
 			return fmt.Sprintf("record %d: %v %s %v", r.GetIndex(), r.GetOutcome(), r.GetError(), r.GetViolations())
 		}

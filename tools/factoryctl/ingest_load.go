@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	batchresults "github.com/aifactory/aifactory/services/ingestion/results"
 	"io"
 	"slices"
 	"strings"
@@ -473,7 +474,8 @@ func (l *loader) ack(resp *ingestionv1.IngestStreamResponse) (acked bool, err er
 	if id := resp.GetRunId(); id != "" {
 		l.state.RunID = id
 	}
-	if resp.GetBatchId() == 0 && len(resp.GetResults()) == 0 {
+	recs := batchresults.Expand(resp.GetRecords())
+	if resp.GetBatchId() == 0 && len(recs) == 0 {
 		l.mu.Unlock()
 		return false, nil
 	}
@@ -486,14 +488,14 @@ func (l *loader) ack(resp *ingestionv1.IngestStreamResponse) (acked bool, err er
 		return false, fmt.Errorf("protocol error: the server acknowledged batch %d, expected %s", resp.GetBatchId(), want)
 	}
 	b := l.pending[0]
-	if n := len(b.lines); len(resp.GetResults()) != n {
+	if n := len(b.lines); len(recs) != n {
 		l.mu.Unlock()
-		return false, fmt.Errorf("protocol error: %d results for batch %d of %d records", len(resp.GetResults()), b.id, n)
+		return false, fmt.Errorf("protocol error: %d results for batch %d of %d records", len(recs), b.id, n)
 	}
 	l.pending = l.pending[1:]
 	c := b.local.clone()
 	problems := b.problems
-	for _, r := range resp.GetResults() {
+	for _, r := range recs {
 		line := int64(0)
 		if i := int(r.GetIndex()); i >= 0 && i < len(b.lines) {
 			line = b.lines[i]

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	batchresults "github.com/aifactory/aifactory/services/ingestion/results"
 	"io"
 	"io/fs"
 	"net"
@@ -131,6 +132,7 @@ func (f *fakeIngestion) process(b *ingestionv1.Batch) *ingestionv1.IngestStreamR
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	resp := &ingestionv1.IngestStreamResponse{BatchId: b.GetBatchId(), Summary: &ingestionv1.BatchSummary{ContractVersion: "1.2.0", Subject: "data.sales.orders.v1"}}
+	var problems []*ingestionv1.RecordResult
 	for i, r := range b.GetRecords() {
 		id := recordID(r.GetJson())
 		res := &ingestionv1.RecordResult{Index: int32(i), MessageId: id}
@@ -148,8 +150,18 @@ func (f *fakeIngestion) process(b *ingestionv1.Batch) *ingestionv1.IngestStreamR
 			res.Outcome, res.Sequence = ingestionv1.Outcome_OUTCOME_STORED, f.seq
 			resp.Summary.Stored++
 		}
-		resp.Results = append(resp.Results, res)
+		problems = append(problems, res)
 	}
+	rb := batchresults.NewBuilder(len(problems))
+	for i, r := range problems {
+		switch r.GetOutcome() {
+		case ingestionv1.Outcome_OUTCOME_REJECTED, ingestionv1.Outcome_OUTCOME_ERROR:
+			rb.Problem(i, r.GetOutcome(), r.GetSequence(), r.GetMessageId(), r.GetViolations(), r.GetError())
+		default:
+			rb.Set(i, r.GetOutcome(), r.GetSequence(), r.GetMessageId())
+		}
+	}
+	resp.Records = rb.Build()
 	return resp
 }
 

@@ -35,6 +35,7 @@ import (
 	ingestionv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/ingestion/v1"
 	"github.com/aifactory/aifactory/services/ingestion/internal/adapters"
 	"github.com/aifactory/aifactory/services/ingestion/internal/validate"
+	batchresults "github.com/aifactory/aifactory/services/ingestion/results"
 )
 
 // Limits of the write path; see docs/ingestion.md.
@@ -128,7 +129,7 @@ type Batch struct {
 
 // Outcome of a batch.
 type Outcome struct {
-	Results []*ingestionv1.RecordResult
+	Results *ingestionv1.BatchResults
 	Summary *ingestionv1.BatchSummary
 	// Bytes stored.
 	Bytes int64
@@ -281,7 +282,9 @@ func (s *Service) ingest(ctx context.Context, p auth.Principal, b Batch) (*Outco
 		return nil, err
 	}
 	c := port.Contract
-	results := make([]*ingestionv1.RecordResult, len(b.Records))
+	// One value slice for the batch's per-record state: no allocation per
+	// record on the hot path.
+	results := make([]recordState, len(b.Records))
 	var (
 		out      []bus.Outgoing
 		outIndex []int // out[i] belongs to results[outIndex[i]]
@@ -292,8 +295,7 @@ func (s *Service) ingest(ctx context.Context, p auth.Principal, b Batch) (*Outco
 	opts := validate.Options{CoerceText: t.GetCoerceText(), EventTimeField: t.GetEventTimeField(), MaxFields: s.limits.MaxFields}
 	headers := newBatchHeaders(t, port, p.Name)
 	for i, rec := range b.Records {
-		res := &ingestionv1.RecordResult{Index: int32(i)}
-		results[i] = res
+		res := &results[i]
 		raw := rec.GetJson()
 		if len(raw) > s.limits.MaxRecordBytes {
 			res.Outcome = ingestionv1.Outcome_OUTCOME_ERROR
@@ -358,7 +360,7 @@ func (s *Service) ingest(ctx context.Context, p auth.Principal, b Batch) (*Outco
 	}
 	var failed error
 	for j, a := range acks {
-		res := results[outIndex[j]]
+		res := &results[outIndex[j]]
 		switch {
 		case a.Err != nil:
 			res.Outcome = ingestionv1.Outcome_OUTCOME_ERROR
@@ -377,8 +379,16 @@ func (s *Service) ingest(ctx context.Context, p auth.Principal, b Batch) (*Outco
 	}
 	sum := &ingestionv1.BatchSummary{ContractVersion: c.GetVersion(), Subject: port.GetSubject()}
 	var stored int64
-	for i, res := range results {
-		switch res.GetOutcome() {
+	rb := batchresults.NewBuilder(len(results))
+	for i := range results {
+		res := &results[i]
+		switch res.Outcome {
+		case ingestionv1.Outcome_OUTCOME_REJECTED, ingestionv1.Outcome_OUTCOME_ERROR:
+			rb.Problem(i, res.Outcome, res.Sequence, res.MessageId, res.Violations, res.Error)
+		default:
+			rb.Set(i, res.Outcome, res.Sequence, res.MessageId)
+		}
+		switch res.Outcome {
 		case ingestionv1.Outcome_OUTCOME_STORED:
 			sum.Stored++
 			stored += int64(len(b.Records[i].GetJson()))
@@ -386,7 +396,7 @@ func (s *Service) ingest(ctx context.Context, p auth.Principal, b Batch) (*Outco
 			sum.Duplicates++
 		case ingestionv1.Outcome_OUTCOME_REJECTED:
 			sum.Rejected++
-			for _, rule := range rulesOf(res.GetViolations()) {
+			for _, rule := range rulesOf(res.Violations) {
 				if delta.RejectedByRule == nil {
 					delta.RejectedByRule = map[string]int64{}
 				}
@@ -403,7 +413,7 @@ func (s *Service) ingest(ctx context.Context, p auth.Principal, b Batch) (*Outco
 		return nil, service.Unavailable(fmt.Sprintf("%d of %d records not acknowledged by the bus; retry the batch (records already stored come back as duplicates)",
 			sum.Errors, len(b.Records)), failed)
 	}
-	return &Outcome{Results: results, Summary: sum, Bytes: stored}, nil
+	return &Outcome{Results: rb.Build(), Summary: sum, Bytes: stored}, nil
 }
 
 // batchHeaders are the header values every record of a batch shares (the
@@ -446,6 +456,15 @@ func (bh *batchHeaders) event(t *ingestionv1.Target, id string, eventTime time.T
 		Data:        record,
 		Headers:     h,
 	}
+}
+
+// recordState is what the write path knows of one record of a batch.
+type recordState struct {
+	Outcome    ingestionv1.Outcome
+	Sequence   uint64
+	MessageId  string
+	Violations []*ingestionv1.RecordViolation
+	Error      string
 }
 
 // MessageID is the stable Nats-Msg-Id of a record without an idempotency

@@ -53,7 +53,7 @@ func (s *GRPCServer) Ingest(ctx context.Context, req *ingestionv1.IngestRequest)
 	if err != nil {
 		return nil, err
 	}
-	return &ingestionv1.IngestResponse{Results: out.Results, Summary: out.Summary}, nil
+	return &ingestionv1.IngestResponse{Records: out.Results, Summary: out.Summary}, nil
 }
 
 // IngestStream runs one stream session: an open message, then batches,
@@ -173,7 +173,7 @@ func (s *GRPCServer) pipeline(ctx context.Context,
 		counts.Rejected += int64(sum.GetRejected())
 		counts.Errors += int64(sum.GetErrors())
 		counts.Bytes += r.out.Bytes
-		resp := &ingestionv1.IngestStreamResponse{BatchId: r.id, Results: r.out.Results, Summary: sum}
+		resp := &ingestionv1.IngestStreamResponse{BatchId: r.id, Records: r.out.Results, Summary: sum}
 		if !sentRunID {
 			resp.RunId, sentRunID = runID, true
 		}

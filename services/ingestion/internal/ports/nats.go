@@ -113,7 +113,7 @@ func (s *NATSServer) serve(ctx context.Context, m *nats.Msg) (*ingestionv1.Inges
 	if err != nil {
 		return nil, err
 	}
-	return &ingestionv1.IngestResponse{Results: out.Results, Summary: out.Summary}, nil
+	return &ingestionv1.IngestResponse{Records: out.Results, Summary: out.Summary}, nil
 }
 
 // splitRecords reads a JSON object or an array of them; each element keeps

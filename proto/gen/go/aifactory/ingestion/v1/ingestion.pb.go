@@ -368,6 +368,9 @@ func (x *RecordViolation) GetDescription() string {
 	return ""
 }
 
+// RecordResult is one record's result (in BatchResults.problems, for
+// records REJECTED or ERROR; clients expand a BatchResults into one per
+// record).
 type RecordResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Position in the batch.
@@ -540,17 +543,93 @@ func (x *BatchSummary) GetSubject() string {
 	return ""
 }
 
+// BatchResults are the per-record results of a batch, column-major: entry
+// i of outcomes, sequences and message_ids belongs to record i, and
+// problems lists only the records that were REJECTED or ERROR. A batch of
+// thousands of stored records thus answers with three packed arrays rather
+// than thousands of messages.
+type BatchResults struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Outcomes []Outcome              `protobuf:"varint,1,rep,packed,name=outcomes,proto3,enum=aifactory.ingestion.v1.Outcome" json:"outcomes,omitempty"`
+	// Stream sequence of the stored (or, for REJECTED, quarantined) message;
+	// 0 for ERROR.
+	Sequences []uint64 `protobuf:"varint,2,rep,packed,name=sequences,proto3" json:"sequences,omitempty"`
+	// Nats-Msg-Id used; empty for a record that failed before one was known.
+	MessageIds    []string        `protobuf:"bytes,3,rep,name=message_ids,json=messageIds,proto3" json:"message_ids,omitempty"`
+	Problems      []*RecordResult `protobuf:"bytes,4,rep,name=problems,proto3" json:"problems,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchResults) Reset() {
+	*x = BatchResults{}
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchResults) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchResults) ProtoMessage() {}
+
+func (x *BatchResults) ProtoReflect() protoreflect.Message {
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchResults.ProtoReflect.Descriptor instead.
+func (*BatchResults) Descriptor() ([]byte, []int) {
+	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *BatchResults) GetOutcomes() []Outcome {
+	if x != nil {
+		return x.Outcomes
+	}
+	return nil
+}
+
+func (x *BatchResults) GetSequences() []uint64 {
+	if x != nil {
+		return x.Sequences
+	}
+	return nil
+}
+
+func (x *BatchResults) GetMessageIds() []string {
+	if x != nil {
+		return x.MessageIds
+	}
+	return nil
+}
+
+func (x *BatchResults) GetProblems() []*RecordResult {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
+}
+
 type IngestResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Results       []*RecordResult        `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
 	Summary       *BatchSummary          `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	Records       *BatchResults          `protobuf:"bytes,3,opt,name=records,proto3" json:"records,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IngestResponse) Reset() {
 	*x = IngestResponse{}
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[6]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -562,7 +641,7 @@ func (x *IngestResponse) String() string {
 func (*IngestResponse) ProtoMessage() {}
 
 func (x *IngestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[6]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -575,19 +654,19 @@ func (x *IngestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestResponse.ProtoReflect.Descriptor instead.
 func (*IngestResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{6}
-}
-
-func (x *IngestResponse) GetResults() []*RecordResult {
-	if x != nil {
-		return x.Results
-	}
-	return nil
+	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *IngestResponse) GetSummary() *BatchSummary {
 	if x != nil {
 		return x.Summary
+	}
+	return nil
+}
+
+func (x *IngestResponse) GetRecords() *BatchResults {
+	if x != nil {
+		return x.Records
 	}
 	return nil
 }
@@ -605,7 +684,7 @@ type StreamOpen struct {
 
 func (x *StreamOpen) Reset() {
 	*x = StreamOpen{}
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[7]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -617,7 +696,7 @@ func (x *StreamOpen) String() string {
 func (*StreamOpen) ProtoMessage() {}
 
 func (x *StreamOpen) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[7]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -630,7 +709,7 @@ func (x *StreamOpen) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamOpen.ProtoReflect.Descriptor instead.
 func (*StreamOpen) Descriptor() ([]byte, []int) {
-	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{7}
+	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *StreamOpen) GetTarget() *Target {
@@ -665,7 +744,7 @@ type Batch struct {
 
 func (x *Batch) Reset() {
 	*x = Batch{}
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[8]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -677,7 +756,7 @@ func (x *Batch) String() string {
 func (*Batch) ProtoMessage() {}
 
 func (x *Batch) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[8]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -690,7 +769,7 @@ func (x *Batch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Batch.ProtoReflect.Descriptor instead.
 func (*Batch) Descriptor() ([]byte, []int) {
-	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{8}
+	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Batch) GetBatchId() uint64 {
@@ -720,7 +799,7 @@ type IngestStreamRequest struct {
 
 func (x *IngestStreamRequest) Reset() {
 	*x = IngestStreamRequest{}
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[9]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -732,7 +811,7 @@ func (x *IngestStreamRequest) String() string {
 func (*IngestStreamRequest) ProtoMessage() {}
 
 func (x *IngestStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[9]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -745,7 +824,7 @@ func (x *IngestStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestStreamRequest.ProtoReflect.Descriptor instead.
 func (*IngestStreamRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{9}
+	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *IngestStreamRequest) GetMsg() isIngestStreamRequest_Msg {
@@ -792,17 +871,17 @@ func (*IngestStreamRequest_Batch) isIngestStreamRequest_Msg() {}
 type IngestStreamResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	BatchId uint64                 `protobuf:"varint,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
-	Results []*RecordResult        `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"`
 	Summary *BatchSummary          `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
 	// Set on the first response: the run id of the session.
-	RunId         string `protobuf:"bytes,4,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	RunId         string        `protobuf:"bytes,4,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Records       *BatchResults `protobuf:"bytes,5,opt,name=records,proto3" json:"records,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IngestStreamResponse) Reset() {
 	*x = IngestStreamResponse{}
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[10]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -814,7 +893,7 @@ func (x *IngestStreamResponse) String() string {
 func (*IngestStreamResponse) ProtoMessage() {}
 
 func (x *IngestStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[10]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -827,7 +906,7 @@ func (x *IngestStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestStreamResponse.ProtoReflect.Descriptor instead.
 func (*IngestStreamResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{10}
+	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *IngestStreamResponse) GetBatchId() uint64 {
@@ -835,13 +914,6 @@ func (x *IngestStreamResponse) GetBatchId() uint64 {
 		return x.BatchId
 	}
 	return 0
-}
-
-func (x *IngestStreamResponse) GetResults() []*RecordResult {
-	if x != nil {
-		return x.Results
-	}
-	return nil
 }
 
 func (x *IngestStreamResponse) GetSummary() *BatchSummary {
@@ -856,6 +928,13 @@ func (x *IngestStreamResponse) GetRunId() string {
 		return x.RunId
 	}
 	return ""
+}
+
+func (x *IngestStreamResponse) GetRecords() *BatchResults {
+	if x != nil {
+		return x.Records
+	}
+	return nil
 }
 
 // QuarantinedRecord is a record that failed its contract.
@@ -886,7 +965,7 @@ type QuarantinedRecord struct {
 
 func (x *QuarantinedRecord) Reset() {
 	*x = QuarantinedRecord{}
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[11]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -898,7 +977,7 @@ func (x *QuarantinedRecord) String() string {
 func (*QuarantinedRecord) ProtoMessage() {}
 
 func (x *QuarantinedRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[11]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -911,7 +990,7 @@ func (x *QuarantinedRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedRecord.ProtoReflect.Descriptor instead.
 func (*QuarantinedRecord) Descriptor() ([]byte, []int) {
-	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{11}
+	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *QuarantinedRecord) GetSequence() uint64 {
@@ -1034,7 +1113,7 @@ type ListQuarantineRequest struct {
 
 func (x *ListQuarantineRequest) Reset() {
 	*x = ListQuarantineRequest{}
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[12]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1046,7 +1125,7 @@ func (x *ListQuarantineRequest) String() string {
 func (*ListQuarantineRequest) ProtoMessage() {}
 
 func (x *ListQuarantineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[12]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1059,7 +1138,7 @@ func (x *ListQuarantineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQuarantineRequest.ProtoReflect.Descriptor instead.
 func (*ListQuarantineRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{12}
+	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListQuarantineRequest) GetDomain() string {
@@ -1107,7 +1186,7 @@ type ListQuarantineResponse struct {
 
 func (x *ListQuarantineResponse) Reset() {
 	*x = ListQuarantineResponse{}
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[13]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1119,7 +1198,7 @@ func (x *ListQuarantineResponse) String() string {
 func (*ListQuarantineResponse) ProtoMessage() {}
 
 func (x *ListQuarantineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[13]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1132,7 +1211,7 @@ func (x *ListQuarantineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQuarantineResponse.ProtoReflect.Descriptor instead.
 func (*ListQuarantineResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{13}
+	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListQuarantineResponse) GetRecords() []*QuarantinedRecord {
@@ -1160,7 +1239,7 @@ type GetQuarantinedRequest struct {
 
 func (x *GetQuarantinedRequest) Reset() {
 	*x = GetQuarantinedRequest{}
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[14]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1172,7 +1251,7 @@ func (x *GetQuarantinedRequest) String() string {
 func (*GetQuarantinedRequest) ProtoMessage() {}
 
 func (x *GetQuarantinedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[14]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1185,7 +1264,7 @@ func (x *GetQuarantinedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQuarantinedRequest.ProtoReflect.Descriptor instead.
 func (*GetQuarantinedRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{14}
+	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetQuarantinedRequest) GetDomain() string {
@@ -1218,7 +1297,7 @@ type GetQuarantinedResponse struct {
 
 func (x *GetQuarantinedResponse) Reset() {
 	*x = GetQuarantinedResponse{}
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[15]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1230,7 +1309,7 @@ func (x *GetQuarantinedResponse) String() string {
 func (*GetQuarantinedResponse) ProtoMessage() {}
 
 func (x *GetQuarantinedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[15]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1243,7 +1322,7 @@ func (x *GetQuarantinedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQuarantinedResponse.ProtoReflect.Descriptor instead.
 func (*GetQuarantinedResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{15}
+	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetQuarantinedResponse) GetRecord() *QuarantinedRecord {
@@ -1267,7 +1346,7 @@ type ReplayQuarantineRequest struct {
 
 func (x *ReplayQuarantineRequest) Reset() {
 	*x = ReplayQuarantineRequest{}
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[16]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1279,7 +1358,7 @@ func (x *ReplayQuarantineRequest) String() string {
 func (*ReplayQuarantineRequest) ProtoMessage() {}
 
 func (x *ReplayQuarantineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[16]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1292,7 +1371,7 @@ func (x *ReplayQuarantineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayQuarantineRequest.ProtoReflect.Descriptor instead.
 func (*ReplayQuarantineRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{16}
+	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReplayQuarantineRequest) GetDomain() string {
@@ -1338,7 +1417,7 @@ type ReplayResult struct {
 
 func (x *ReplayResult) Reset() {
 	*x = ReplayResult{}
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[17]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1350,7 +1429,7 @@ func (x *ReplayResult) String() string {
 func (*ReplayResult) ProtoMessage() {}
 
 func (x *ReplayResult) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[17]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1363,7 +1442,7 @@ func (x *ReplayResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayResult.ProtoReflect.Descriptor instead.
 func (*ReplayResult) Descriptor() ([]byte, []int) {
-	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{17}
+	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReplayResult) GetSequence() uint64 {
@@ -1414,7 +1493,7 @@ type ReplayQuarantineResponse struct {
 
 func (x *ReplayQuarantineResponse) Reset() {
 	*x = ReplayQuarantineResponse{}
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[18]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1426,7 +1505,7 @@ func (x *ReplayQuarantineResponse) String() string {
 func (*ReplayQuarantineResponse) ProtoMessage() {}
 
 func (x *ReplayQuarantineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[18]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1439,7 +1518,7 @@ func (x *ReplayQuarantineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayQuarantineResponse.ProtoReflect.Descriptor instead.
 func (*ReplayQuarantineResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{18}
+	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReplayQuarantineResponse) GetResults() []*ReplayResult {
@@ -1487,7 +1566,7 @@ type GetProductStatsRequest struct {
 
 func (x *GetProductStatsRequest) Reset() {
 	*x = GetProductStatsRequest{}
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[19]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1499,7 +1578,7 @@ func (x *GetProductStatsRequest) String() string {
 func (*GetProductStatsRequest) ProtoMessage() {}
 
 func (x *GetProductStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[19]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1512,7 +1591,7 @@ func (x *GetProductStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProductStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetProductStatsRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{19}
+	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetProductStatsRequest) GetDomain() string {
@@ -1555,7 +1634,7 @@ type ProductStats struct {
 
 func (x *ProductStats) Reset() {
 	*x = ProductStats{}
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[20]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1567,7 +1646,7 @@ func (x *ProductStats) String() string {
 func (*ProductStats) ProtoMessage() {}
 
 func (x *ProductStats) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[20]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1580,7 +1659,7 @@ func (x *ProductStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProductStats.ProtoReflect.Descriptor instead.
 func (*ProductStats) Descriptor() ([]byte, []int) {
-	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{20}
+	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ProductStats) GetDomain() string {
@@ -1683,7 +1762,7 @@ type GetProductStatsResponse struct {
 
 func (x *GetProductStatsResponse) Reset() {
 	*x = GetProductStatsResponse{}
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[21]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1695,7 +1774,7 @@ func (x *GetProductStatsResponse) String() string {
 func (*GetProductStatsResponse) ProtoMessage() {}
 
 func (x *GetProductStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[21]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1708,7 +1787,7 @@ func (x *GetProductStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProductStatsResponse.ProtoReflect.Descriptor instead.
 func (*GetProductStatsResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{21}
+	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetProductStatsResponse) GetStats() *ProductStats {
@@ -1736,7 +1815,7 @@ type FreshnessChanged struct {
 
 func (x *FreshnessChanged) Reset() {
 	*x = FreshnessChanged{}
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[22]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1748,7 +1827,7 @@ func (x *FreshnessChanged) String() string {
 func (*FreshnessChanged) ProtoMessage() {}
 
 func (x *FreshnessChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[22]
+	mi := &file_aifactory_ingestion_v1_ingestion_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1761,7 +1840,7 @@ func (x *FreshnessChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FreshnessChanged.ProtoReflect.Descriptor instead.
 func (*FreshnessChanged) Descriptor() ([]byte, []int) {
-	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{22}
+	return file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *FreshnessChanged) GetDomain() string {
@@ -1857,10 +1936,16 @@ const file_aifactory_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\brejected\x18\x03 \x01(\x05R\brejected\x12\x16\n" +
 	"\x06errors\x18\x04 \x01(\x05R\x06errors\x12)\n" +
 	"\x10contract_version\x18\x05 \x01(\tR\x0fcontractVersion\x12\x18\n" +
-	"\asubject\x18\x06 \x01(\tR\asubject\"\x90\x01\n" +
+	"\asubject\x18\x06 \x01(\tR\asubject\"\xcc\x01\n" +
+	"\fBatchResults\x12;\n" +
+	"\boutcomes\x18\x01 \x03(\x0e2\x1f.aifactory.ingestion.v1.OutcomeR\boutcomes\x12\x1c\n" +
+	"\tsequences\x18\x02 \x03(\x04R\tsequences\x12\x1f\n" +
+	"\vmessage_ids\x18\x03 \x03(\tR\n" +
+	"messageIds\x12@\n" +
+	"\bproblems\x18\x04 \x03(\v2$.aifactory.ingestion.v1.RecordResultR\bproblems\"\x96\x01\n" +
 	"\x0eIngestResponse\x12>\n" +
-	"\aresults\x18\x01 \x03(\v2$.aifactory.ingestion.v1.RecordResultR\aresults\x12>\n" +
-	"\asummary\x18\x02 \x01(\v2$.aifactory.ingestion.v1.BatchSummaryR\asummary\"s\n" +
+	"\asummary\x18\x02 \x01(\v2$.aifactory.ingestion.v1.BatchSummaryR\asummary\x12>\n" +
+	"\arecords\x18\x03 \x01(\v2$.aifactory.ingestion.v1.BatchResultsR\arecordsJ\x04\b\x01\x10\x02\"s\n" +
 	"\n" +
 	"StreamOpen\x126\n" +
 	"\x06target\x18\x01 \x01(\v2\x1e.aifactory.ingestion.v1.TargetR\x06target\x12\x16\n" +
@@ -1872,12 +1957,12 @@ const file_aifactory_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\x13IngestStreamRequest\x128\n" +
 	"\x04open\x18\x01 \x01(\v2\".aifactory.ingestion.v1.StreamOpenH\x00R\x04open\x125\n" +
 	"\x05batch\x18\x02 \x01(\v2\x1d.aifactory.ingestion.v1.BatchH\x00R\x05batchB\x05\n" +
-	"\x03msg\"\xc8\x01\n" +
+	"\x03msg\"\xce\x01\n" +
 	"\x14IngestStreamResponse\x12\x19\n" +
 	"\bbatch_id\x18\x01 \x01(\x04R\abatchId\x12>\n" +
-	"\aresults\x18\x02 \x03(\v2$.aifactory.ingestion.v1.RecordResultR\aresults\x12>\n" +
 	"\asummary\x18\x03 \x01(\v2$.aifactory.ingestion.v1.BatchSummaryR\asummary\x12\x15\n" +
-	"\x06run_id\x18\x04 \x01(\tR\x05runId\"\xbb\x04\n" +
+	"\x06run_id\x18\x04 \x01(\tR\x05runId\x12>\n" +
+	"\arecords\x18\x05 \x01(\v2$.aifactory.ingestion.v1.BatchResultsR\arecordsJ\x04\b\x02\x10\x03\"\xbb\x04\n" +
 	"\x11QuarantinedRecord\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x16\n" +
 	"\x06domain\x18\x02 \x01(\tR\x06domain\x12\x18\n" +
@@ -1995,7 +2080,7 @@ func file_aifactory_ingestion_v1_ingestion_proto_rawDescGZIP() []byte {
 }
 
 var file_aifactory_ingestion_v1_ingestion_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_aifactory_ingestion_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_aifactory_ingestion_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_aifactory_ingestion_v1_ingestion_proto_goTypes = []any{
 	(Outcome)(0),                     // 0: aifactory.ingestion.v1.Outcome
 	(*Record)(nil),                   // 1: aifactory.ingestion.v1.Record
@@ -2004,71 +2089,74 @@ var file_aifactory_ingestion_v1_ingestion_proto_goTypes = []any{
 	(*RecordViolation)(nil),          // 4: aifactory.ingestion.v1.RecordViolation
 	(*RecordResult)(nil),             // 5: aifactory.ingestion.v1.RecordResult
 	(*BatchSummary)(nil),             // 6: aifactory.ingestion.v1.BatchSummary
-	(*IngestResponse)(nil),           // 7: aifactory.ingestion.v1.IngestResponse
-	(*StreamOpen)(nil),               // 8: aifactory.ingestion.v1.StreamOpen
-	(*Batch)(nil),                    // 9: aifactory.ingestion.v1.Batch
-	(*IngestStreamRequest)(nil),      // 10: aifactory.ingestion.v1.IngestStreamRequest
-	(*IngestStreamResponse)(nil),     // 11: aifactory.ingestion.v1.IngestStreamResponse
-	(*QuarantinedRecord)(nil),        // 12: aifactory.ingestion.v1.QuarantinedRecord
-	(*ListQuarantineRequest)(nil),    // 13: aifactory.ingestion.v1.ListQuarantineRequest
-	(*ListQuarantineResponse)(nil),   // 14: aifactory.ingestion.v1.ListQuarantineResponse
-	(*GetQuarantinedRequest)(nil),    // 15: aifactory.ingestion.v1.GetQuarantinedRequest
-	(*GetQuarantinedResponse)(nil),   // 16: aifactory.ingestion.v1.GetQuarantinedResponse
-	(*ReplayQuarantineRequest)(nil),  // 17: aifactory.ingestion.v1.ReplayQuarantineRequest
-	(*ReplayResult)(nil),             // 18: aifactory.ingestion.v1.ReplayResult
-	(*ReplayQuarantineResponse)(nil), // 19: aifactory.ingestion.v1.ReplayQuarantineResponse
-	(*GetProductStatsRequest)(nil),   // 20: aifactory.ingestion.v1.GetProductStatsRequest
-	(*ProductStats)(nil),             // 21: aifactory.ingestion.v1.ProductStats
-	(*GetProductStatsResponse)(nil),  // 22: aifactory.ingestion.v1.GetProductStatsResponse
-	(*FreshnessChanged)(nil),         // 23: aifactory.ingestion.v1.FreshnessChanged
-	nil,                              // 24: aifactory.ingestion.v1.ProductStats.RejectedByRuleEntry
-	(*timestamppb.Timestamp)(nil),    // 25: google.protobuf.Timestamp
+	(*BatchResults)(nil),             // 7: aifactory.ingestion.v1.BatchResults
+	(*IngestResponse)(nil),           // 8: aifactory.ingestion.v1.IngestResponse
+	(*StreamOpen)(nil),               // 9: aifactory.ingestion.v1.StreamOpen
+	(*Batch)(nil),                    // 10: aifactory.ingestion.v1.Batch
+	(*IngestStreamRequest)(nil),      // 11: aifactory.ingestion.v1.IngestStreamRequest
+	(*IngestStreamResponse)(nil),     // 12: aifactory.ingestion.v1.IngestStreamResponse
+	(*QuarantinedRecord)(nil),        // 13: aifactory.ingestion.v1.QuarantinedRecord
+	(*ListQuarantineRequest)(nil),    // 14: aifactory.ingestion.v1.ListQuarantineRequest
+	(*ListQuarantineResponse)(nil),   // 15: aifactory.ingestion.v1.ListQuarantineResponse
+	(*GetQuarantinedRequest)(nil),    // 16: aifactory.ingestion.v1.GetQuarantinedRequest
+	(*GetQuarantinedResponse)(nil),   // 17: aifactory.ingestion.v1.GetQuarantinedResponse
+	(*ReplayQuarantineRequest)(nil),  // 18: aifactory.ingestion.v1.ReplayQuarantineRequest
+	(*ReplayResult)(nil),             // 19: aifactory.ingestion.v1.ReplayResult
+	(*ReplayQuarantineResponse)(nil), // 20: aifactory.ingestion.v1.ReplayQuarantineResponse
+	(*GetProductStatsRequest)(nil),   // 21: aifactory.ingestion.v1.GetProductStatsRequest
+	(*ProductStats)(nil),             // 22: aifactory.ingestion.v1.ProductStats
+	(*GetProductStatsResponse)(nil),  // 23: aifactory.ingestion.v1.GetProductStatsResponse
+	(*FreshnessChanged)(nil),         // 24: aifactory.ingestion.v1.FreshnessChanged
+	nil,                              // 25: aifactory.ingestion.v1.ProductStats.RejectedByRuleEntry
+	(*timestamppb.Timestamp)(nil),    // 26: google.protobuf.Timestamp
 }
 var file_aifactory_ingestion_v1_ingestion_proto_depIdxs = []int32{
-	25, // 0: aifactory.ingestion.v1.Record.event_time:type_name -> google.protobuf.Timestamp
+	26, // 0: aifactory.ingestion.v1.Record.event_time:type_name -> google.protobuf.Timestamp
 	2,  // 1: aifactory.ingestion.v1.IngestRequest.target:type_name -> aifactory.ingestion.v1.Target
 	1,  // 2: aifactory.ingestion.v1.IngestRequest.records:type_name -> aifactory.ingestion.v1.Record
 	0,  // 3: aifactory.ingestion.v1.RecordResult.outcome:type_name -> aifactory.ingestion.v1.Outcome
 	4,  // 4: aifactory.ingestion.v1.RecordResult.violations:type_name -> aifactory.ingestion.v1.RecordViolation
-	5,  // 5: aifactory.ingestion.v1.IngestResponse.results:type_name -> aifactory.ingestion.v1.RecordResult
-	6,  // 6: aifactory.ingestion.v1.IngestResponse.summary:type_name -> aifactory.ingestion.v1.BatchSummary
-	2,  // 7: aifactory.ingestion.v1.StreamOpen.target:type_name -> aifactory.ingestion.v1.Target
-	1,  // 8: aifactory.ingestion.v1.Batch.records:type_name -> aifactory.ingestion.v1.Record
-	8,  // 9: aifactory.ingestion.v1.IngestStreamRequest.open:type_name -> aifactory.ingestion.v1.StreamOpen
-	9,  // 10: aifactory.ingestion.v1.IngestStreamRequest.batch:type_name -> aifactory.ingestion.v1.Batch
-	5,  // 11: aifactory.ingestion.v1.IngestStreamResponse.results:type_name -> aifactory.ingestion.v1.RecordResult
-	6,  // 12: aifactory.ingestion.v1.IngestStreamResponse.summary:type_name -> aifactory.ingestion.v1.BatchSummary
-	4,  // 13: aifactory.ingestion.v1.QuarantinedRecord.violations:type_name -> aifactory.ingestion.v1.RecordViolation
-	25, // 14: aifactory.ingestion.v1.QuarantinedRecord.time:type_name -> google.protobuf.Timestamp
-	25, // 15: aifactory.ingestion.v1.QuarantinedRecord.event_time:type_name -> google.protobuf.Timestamp
-	12, // 16: aifactory.ingestion.v1.ListQuarantineResponse.records:type_name -> aifactory.ingestion.v1.QuarantinedRecord
-	12, // 17: aifactory.ingestion.v1.GetQuarantinedResponse.record:type_name -> aifactory.ingestion.v1.QuarantinedRecord
-	0,  // 18: aifactory.ingestion.v1.ReplayResult.outcome:type_name -> aifactory.ingestion.v1.Outcome
-	4,  // 19: aifactory.ingestion.v1.ReplayResult.violations:type_name -> aifactory.ingestion.v1.RecordViolation
-	18, // 20: aifactory.ingestion.v1.ReplayQuarantineResponse.results:type_name -> aifactory.ingestion.v1.ReplayResult
-	24, // 21: aifactory.ingestion.v1.ProductStats.rejected_by_rule:type_name -> aifactory.ingestion.v1.ProductStats.RejectedByRuleEntry
-	25, // 22: aifactory.ingestion.v1.ProductStats.last_event_time:type_name -> google.protobuf.Timestamp
-	25, // 23: aifactory.ingestion.v1.ProductStats.last_ingest_time:type_name -> google.protobuf.Timestamp
-	21, // 24: aifactory.ingestion.v1.GetProductStatsResponse.stats:type_name -> aifactory.ingestion.v1.ProductStats
-	25, // 25: aifactory.ingestion.v1.FreshnessChanged.last_event_time:type_name -> google.protobuf.Timestamp
-	25, // 26: aifactory.ingestion.v1.FreshnessChanged.observed_at:type_name -> google.protobuf.Timestamp
-	3,  // 27: aifactory.ingestion.v1.IngestionService.Ingest:input_type -> aifactory.ingestion.v1.IngestRequest
-	10, // 28: aifactory.ingestion.v1.IngestionService.IngestStream:input_type -> aifactory.ingestion.v1.IngestStreamRequest
-	13, // 29: aifactory.ingestion.v1.IngestionService.ListQuarantine:input_type -> aifactory.ingestion.v1.ListQuarantineRequest
-	15, // 30: aifactory.ingestion.v1.IngestionService.GetQuarantined:input_type -> aifactory.ingestion.v1.GetQuarantinedRequest
-	17, // 31: aifactory.ingestion.v1.IngestionService.ReplayQuarantine:input_type -> aifactory.ingestion.v1.ReplayQuarantineRequest
-	20, // 32: aifactory.ingestion.v1.IngestionService.GetProductStats:input_type -> aifactory.ingestion.v1.GetProductStatsRequest
-	7,  // 33: aifactory.ingestion.v1.IngestionService.Ingest:output_type -> aifactory.ingestion.v1.IngestResponse
-	11, // 34: aifactory.ingestion.v1.IngestionService.IngestStream:output_type -> aifactory.ingestion.v1.IngestStreamResponse
-	14, // 35: aifactory.ingestion.v1.IngestionService.ListQuarantine:output_type -> aifactory.ingestion.v1.ListQuarantineResponse
-	16, // 36: aifactory.ingestion.v1.IngestionService.GetQuarantined:output_type -> aifactory.ingestion.v1.GetQuarantinedResponse
-	19, // 37: aifactory.ingestion.v1.IngestionService.ReplayQuarantine:output_type -> aifactory.ingestion.v1.ReplayQuarantineResponse
-	22, // 38: aifactory.ingestion.v1.IngestionService.GetProductStats:output_type -> aifactory.ingestion.v1.GetProductStatsResponse
-	33, // [33:39] is the sub-list for method output_type
-	27, // [27:33] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	0,  // 5: aifactory.ingestion.v1.BatchResults.outcomes:type_name -> aifactory.ingestion.v1.Outcome
+	5,  // 6: aifactory.ingestion.v1.BatchResults.problems:type_name -> aifactory.ingestion.v1.RecordResult
+	6,  // 7: aifactory.ingestion.v1.IngestResponse.summary:type_name -> aifactory.ingestion.v1.BatchSummary
+	7,  // 8: aifactory.ingestion.v1.IngestResponse.records:type_name -> aifactory.ingestion.v1.BatchResults
+	2,  // 9: aifactory.ingestion.v1.StreamOpen.target:type_name -> aifactory.ingestion.v1.Target
+	1,  // 10: aifactory.ingestion.v1.Batch.records:type_name -> aifactory.ingestion.v1.Record
+	9,  // 11: aifactory.ingestion.v1.IngestStreamRequest.open:type_name -> aifactory.ingestion.v1.StreamOpen
+	10, // 12: aifactory.ingestion.v1.IngestStreamRequest.batch:type_name -> aifactory.ingestion.v1.Batch
+	6,  // 13: aifactory.ingestion.v1.IngestStreamResponse.summary:type_name -> aifactory.ingestion.v1.BatchSummary
+	7,  // 14: aifactory.ingestion.v1.IngestStreamResponse.records:type_name -> aifactory.ingestion.v1.BatchResults
+	4,  // 15: aifactory.ingestion.v1.QuarantinedRecord.violations:type_name -> aifactory.ingestion.v1.RecordViolation
+	26, // 16: aifactory.ingestion.v1.QuarantinedRecord.time:type_name -> google.protobuf.Timestamp
+	26, // 17: aifactory.ingestion.v1.QuarantinedRecord.event_time:type_name -> google.protobuf.Timestamp
+	13, // 18: aifactory.ingestion.v1.ListQuarantineResponse.records:type_name -> aifactory.ingestion.v1.QuarantinedRecord
+	13, // 19: aifactory.ingestion.v1.GetQuarantinedResponse.record:type_name -> aifactory.ingestion.v1.QuarantinedRecord
+	0,  // 20: aifactory.ingestion.v1.ReplayResult.outcome:type_name -> aifactory.ingestion.v1.Outcome
+	4,  // 21: aifactory.ingestion.v1.ReplayResult.violations:type_name -> aifactory.ingestion.v1.RecordViolation
+	19, // 22: aifactory.ingestion.v1.ReplayQuarantineResponse.results:type_name -> aifactory.ingestion.v1.ReplayResult
+	25, // 23: aifactory.ingestion.v1.ProductStats.rejected_by_rule:type_name -> aifactory.ingestion.v1.ProductStats.RejectedByRuleEntry
+	26, // 24: aifactory.ingestion.v1.ProductStats.last_event_time:type_name -> google.protobuf.Timestamp
+	26, // 25: aifactory.ingestion.v1.ProductStats.last_ingest_time:type_name -> google.protobuf.Timestamp
+	22, // 26: aifactory.ingestion.v1.GetProductStatsResponse.stats:type_name -> aifactory.ingestion.v1.ProductStats
+	26, // 27: aifactory.ingestion.v1.FreshnessChanged.last_event_time:type_name -> google.protobuf.Timestamp
+	26, // 28: aifactory.ingestion.v1.FreshnessChanged.observed_at:type_name -> google.protobuf.Timestamp
+	3,  // 29: aifactory.ingestion.v1.IngestionService.Ingest:input_type -> aifactory.ingestion.v1.IngestRequest
+	11, // 30: aifactory.ingestion.v1.IngestionService.IngestStream:input_type -> aifactory.ingestion.v1.IngestStreamRequest
+	14, // 31: aifactory.ingestion.v1.IngestionService.ListQuarantine:input_type -> aifactory.ingestion.v1.ListQuarantineRequest
+	16, // 32: aifactory.ingestion.v1.IngestionService.GetQuarantined:input_type -> aifactory.ingestion.v1.GetQuarantinedRequest
+	18, // 33: aifactory.ingestion.v1.IngestionService.ReplayQuarantine:input_type -> aifactory.ingestion.v1.ReplayQuarantineRequest
+	21, // 34: aifactory.ingestion.v1.IngestionService.GetProductStats:input_type -> aifactory.ingestion.v1.GetProductStatsRequest
+	8,  // 35: aifactory.ingestion.v1.IngestionService.Ingest:output_type -> aifactory.ingestion.v1.IngestResponse
+	12, // 36: aifactory.ingestion.v1.IngestionService.IngestStream:output_type -> aifactory.ingestion.v1.IngestStreamResponse
+	15, // 37: aifactory.ingestion.v1.IngestionService.ListQuarantine:output_type -> aifactory.ingestion.v1.ListQuarantineResponse
+	17, // 38: aifactory.ingestion.v1.IngestionService.GetQuarantined:output_type -> aifactory.ingestion.v1.GetQuarantinedResponse
+	20, // 39: aifactory.ingestion.v1.IngestionService.ReplayQuarantine:output_type -> aifactory.ingestion.v1.ReplayQuarantineResponse
+	23, // 40: aifactory.ingestion.v1.IngestionService.GetProductStats:output_type -> aifactory.ingestion.v1.GetProductStatsResponse
+	35, // [35:41] is the sub-list for method output_type
+	29, // [29:35] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_aifactory_ingestion_v1_ingestion_proto_init() }
@@ -2076,7 +2164,7 @@ func file_aifactory_ingestion_v1_ingestion_proto_init() {
 	if File_aifactory_ingestion_v1_ingestion_proto != nil {
 		return
 	}
-	file_aifactory_ingestion_v1_ingestion_proto_msgTypes[9].OneofWrappers = []any{
+	file_aifactory_ingestion_v1_ingestion_proto_msgTypes[10].OneofWrappers = []any{
 		(*IngestStreamRequest_Open)(nil),
 		(*IngestStreamRequest_Batch)(nil),
 	}
@@ -2086,7 +2174,7 @@ func file_aifactory_ingestion_v1_ingestion_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aifactory_ingestion_v1_ingestion_proto_rawDesc), len(file_aifactory_ingestion_v1_ingestion_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   24,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
