@@ -63,6 +63,7 @@ func Main(opts Options) {
 
 // Run is Main without the exit, for tests.
 func Run(ctx context.Context, opts Options, args []string) error {
+	service.TuneGC()
 	cfg := service.Config{Name: opts.Name}
 	fs := flag.NewFlagSet(opts.Name, flag.ContinueOnError)
 	cfg.RegisterFlags(fs)

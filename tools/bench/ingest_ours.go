@@ -139,6 +139,9 @@ func startMesh(ctx context.Context, natsURL string) (_ *mesh, err error) {
 // acknowledging the batch. Client and server share this process, so its
 // peak RSS covers both. A batch's latency runs from its Send to its ack.
 func runIngestOurs(ctx context.Context, p phaseParams) (res phaseResult, err error) {
+	// The process runs as the services' binaries do (factoryctl dev and the
+	// standalone services call the same).
+	service.TuneGC()
 	m, err := startMesh(ctx, p.NATSURL)
 	if err != nil {
 		return phaseResult{}, err

@@ -141,9 +141,7 @@ const dataEventType = "aifactory.data.v1.Record"
 // Headers set on stored data records besides the CloudEvents ones.
 const (
 	HeaderContractVersion = "aifactory-contract-version"
-	HeaderPort            = "aifactory-port"
 	HeaderSchemaObject    = "aifactory-schema-object"
-	HeaderProducer        = "aifactory-producer"
 )
 
 // Authorize checks that p may write to domain's products.
@@ -419,14 +417,12 @@ func (s *Service) ingest(ctx context.Context, p auth.Principal, b Batch) (*Outco
 // batchHeaders are the header values every record of a batch shares (the
 // header map only reads them, so one slice serves the whole batch).
 type batchHeaders struct {
-	version, port, object, producer []string
+	version, object []string
 }
 
 func newBatchHeaders(t *ingestionv1.Target, port *catalogview.Port, principal string) *batchHeaders {
 	h := &batchHeaders{
-		version:  []string{port.Contract.GetVersion()},
-		port:     []string{port.GetName()},
-		producer: []string{principal},
+		version: []string{port.Contract.GetVersion()},
 	}
 	if t.GetSchemaObject() != "" {
 		h.object = []string{t.GetSchemaObject()}
@@ -440,13 +436,14 @@ func dataEvent(t *ingestionv1.Target, port *catalogview.Port, id string, eventTi
 
 func (bh *batchHeaders) event(t *ingestionv1.Target, id string, eventTime time.Time, record []byte) bus.Event {
 	// Sized for these plus the CloudEvents and trace headers the bus adds.
-	h := make(nats.Header, 14)
+	// Every header is stored with every record, so only what a reader needs
+	// is here: the port is the subject's last token, and who wrote a load is
+	// in its lineage run.
+	h := make(nats.Header, 11)
 	h[HeaderContractVersion] = bh.version
-	h[HeaderPort] = bh.port
 	if bh.object != nil {
 		h[HeaderSchemaObject] = bh.object
 	}
-	h[HeaderProducer] = bh.producer
 	return bus.Event{
 		ID:          id,
 		Type:        dataEventType,
@@ -471,24 +468,26 @@ type recordState struct {
 // key: a hash of the product, port, primary key values and event time, or,
 // when the contract has no primary key, of the canonical record itself.
 func MessageID(domain, product, port string, pk []string, eventTime time.Time, record []byte) string {
-	h := sha256.New()
+	// One buffer on the stack for the usual short keys, one hash call, one
+	// allocation (the id itself): this runs for every record.
+	var scratch [256]byte
+	buf := scratch[:0]
 	for _, s := range []string{domain, product, port} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+		buf = append(append(buf, s...), 0)
 	}
 	if len(pk) > 0 {
 		for _, k := range pk {
-			h.Write([]byte(k))
-			h.Write([]byte{0x1f})
+			buf = append(append(buf, k...), 0x1f)
 		}
-		h.Write([]byte{0})
+		buf = append(buf, 0)
 		if !eventTime.IsZero() {
-			h.Write([]byte(eventTime.UTC().Format(time.RFC3339Nano)))
+			buf = eventTime.UTC().AppendFormat(buf, time.RFC3339Nano)
 		}
 	} else {
-		h.Write(record)
+		buf = append(buf, record...)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:16])
 }
 
 func rulesOf(vs []*ingestionv1.RecordViolation) []string {

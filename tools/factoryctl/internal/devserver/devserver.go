@@ -79,6 +79,7 @@ func Start(ctx context.Context, opts StartOptions) (_ *Server, err error) {
 	if opts.DataDir == "" {
 		return nil, errors.New("devserver: DataDir is required (FACTORY_DATA_DIR)")
 	}
+	service.TuneGC()
 	opts.GRPCAddr = or(opts.GRPCAddr, DefaultGRPCAddr)
 	opts.HTTPAddr = or(opts.HTTPAddr, DefaultHTTPAddr)
 	opts.NATSListen = or(opts.NATSListen, DefaultNATSListen)
