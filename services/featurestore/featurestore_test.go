@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	batchresults "github.com/aifactory/aifactory/services/ingestion/results"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -181,7 +182,7 @@ func (m *mesh) ingest(base, product, timestampField string, records ...string) {
 		m.t.Fatal(err)
 	}
 	if s := resp.GetSummary(); int(s.GetStored()+s.GetDuplicates()) != len(records) {
-		m.t.Fatalf("ingest: %v %v", s, resp.GetResults())
+		m.t.Fatalf("ingest: %v %v", s, batchresults.Expand(resp.GetRecords()))
 	}
 }
 

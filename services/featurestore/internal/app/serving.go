@@ -105,9 +105,14 @@ func (s *Service) GetOnlineFeatures(ctx context.Context, req *featurestorev1.Get
 		FeatureNames: make([]string, len(refs)),
 		Columns:      make([]*featurestorev1.FeatureColumn, len(refs)),
 	}
+	types := make([]featurestorev1.ValueType, len(refs))
+	for i, r := range refs {
+		types[i] = r.view.Compiled.Features[r.feature].Type
+	}
+	slab := newColumnSlab(types, n)
 	for i, r := range refs {
 		resp.FeatureNames[i] = r.name
-		resp.Columns[i] = newColumn(r.view.Compiled.Features[r.feature].Type, n)
+		resp.Columns[i] = slab.column(i, types[i])
 	}
 	for i, res := range results {
 		g, entity := groups[owner[i][0]], owner[i][1]
@@ -117,28 +122,71 @@ func (s *Service) GetOnlineFeatures(ctx context.Context, req *featurestorev1.Get
 	return resp, nil
 }
 
-// newColumn returns a column of n entries, all NOT_FOUND and null.
-func newColumn(typ featurestorev1.ValueType, n int) *featurestorev1.FeatureColumn {
-	c := &featurestorev1.FeatureColumn{
-		Type:            typ,
-		Statuses:        make([]featurestorev1.FeatureStatus, n),
-		EventTimeMicros: make([]int64, n),
-		Nulls:           make([]bool, n),
+// columnSlab allocates the arrays of an answer's columns from a few
+// backing arrays instead of four or five per column.
+type columnSlab struct {
+	n        int
+	cols     []featurestorev1.FeatureColumn
+	statuses []featurestorev1.FeatureStatus
+	ints     []int64 // event times and int64/timestamp values
+	flags    []bool  // nulls and bool values
+	doubles  []float64
+	strings  []string
+}
+
+func newColumnSlab(types []featurestorev1.ValueType, n int) *columnSlab {
+	var nInt, nFlag, nDouble, nString int
+	for _, t := range types {
+		nInt += n
+		nFlag += n
+		switch t {
+		case featurestorev1.ValueType_VALUE_TYPE_INT64, featurestorev1.ValueType_VALUE_TYPE_TIMESTAMP:
+			nInt += n
+		case featurestorev1.ValueType_VALUE_TYPE_BOOL:
+			nFlag += n
+		case featurestorev1.ValueType_VALUE_TYPE_DOUBLE:
+			nDouble += n
+		case featurestorev1.ValueType_VALUE_TYPE_STRING:
+			nString += n
+		}
 	}
-	for i := range c.Statuses {
-		c.Statuses[i], c.Nulls[i] = statusNotFound, true
+	return &columnSlab{
+		n: n, cols: make([]featurestorev1.FeatureColumn, len(types)),
+		statuses: make([]featurestorev1.FeatureStatus, n*len(types)),
+		ints:     make([]int64, nInt), flags: make([]bool, nFlag),
+		doubles: make([]float64, nDouble), strings: make([]string, nString),
+	}
+}
+
+// take cuts n entries off the front of *s.
+func take[T any](s *[]T, n int) []T {
+	out := (*s)[:n:n]
+	*s = (*s)[n:]
+	return out
+}
+
+// column returns column i of type typ, all entries NOT_FOUND and null.
+func (cs *columnSlab) column(i int, typ featurestorev1.ValueType) *featurestorev1.FeatureColumn {
+	n := cs.n
+	c := &cs.cols[i]
+	c.Type = typ
+	c.Statuses = take(&cs.statuses, n)
+	c.EventTimeMicros = take(&cs.ints, n)
+	c.Nulls = take(&cs.flags, n)
+	for j := range c.Statuses {
+		c.Statuses[j], c.Nulls[j] = statusNotFound, true
 	}
 	switch typ {
 	case featurestorev1.ValueType_VALUE_TYPE_STRING:
-		c.Strings = make([]string, n)
+		c.Strings = take(&cs.strings, n)
 	case featurestorev1.ValueType_VALUE_TYPE_INT64:
-		c.Int64S = make([]int64, n)
+		c.Int64S = take(&cs.ints, n)
 	case featurestorev1.ValueType_VALUE_TYPE_DOUBLE:
-		c.Doubles = make([]float64, n)
+		c.Doubles = take(&cs.doubles, n)
 	case featurestorev1.ValueType_VALUE_TYPE_BOOL:
-		c.Bools = make([]bool, n)
+		c.Bools = take(&cs.flags, n)
 	case featurestorev1.ValueType_VALUE_TYPE_TIMESTAMP:
-		c.TimestampMicros = make([]int64, n)
+		c.TimestampMicros = take(&cs.ints, n)
 	}
 	return c
 }
