@@ -38,7 +38,7 @@ import (
 // server, on one store engine, a real (or embedded) NATS and an online
 // store (Redis when redisURL is set, else in process).
 type mesh struct {
-	t      *testing.T
+	t      testing.TB
 	bus    *bus.Bus
 	signer *auth.Signer
 	addr   string
@@ -51,7 +51,7 @@ type meshOptions struct {
 	redisURL string
 }
 
-func newMesh(t *testing.T, engine string, o meshOptions) *mesh {
+func newMesh(t testing.TB, engine string, o meshOptions) *mesh {
 	t.Helper()
 	ctx := t.Context()
 	b := o.bus
@@ -207,7 +207,7 @@ func (m *mesh) client(name string) featurestorev1.FeatureStoreServiceClient {
 	return featurestorev1.NewFeatureStoreServiceClient(m.conn(name))
 }
 
-func wantCode(t *testing.T, err error, code codes.Code) {
+func wantCode(t testing.TB, err error, code codes.Code) {
 	t.Helper()
 	if status.Code(err) != code {
 		t.Fatalf("got %v, want %v", err, code)

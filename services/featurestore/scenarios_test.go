@@ -21,7 +21,7 @@ const (
 
 // setupRetailer registers the retailer's products, grants the sales domain
 // reads of reviews and shipments, and applies examples/retailer/features.yaml.
-func setupRetailer(t *testing.T, m *mesh) {
+func setupRetailer(t testing.TB, m *mesh) {
 	t.Helper()
 	m.product("sales", "orders", "sales-orders.odcs.yaml")
 	m.product("customer-service", "reviews", "customer-service-reviews.odcs.yaml")
@@ -70,7 +70,7 @@ func setupRetailer(t *testing.T, m *mesh) {
 }
 
 // online polls GetOnlineFeatures until ok accepts the answer.
-func online(t *testing.T, m *mesh, req *featurestorev1.GetOnlineFeaturesRequest, ok func(*featurestorev1.GetOnlineFeaturesResponse) bool) *featurestorev1.GetOnlineFeaturesResponse {
+func online(t testing.TB, m *mesh, req *featurestorev1.GetOnlineFeaturesRequest, ok func(*featurestorev1.GetOnlineFeaturesResponse) bool) *featurestorev1.GetOnlineFeaturesResponse {
 	t.Helper()
 	var last *featurestorev1.GetOnlineFeaturesResponse
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {

@@ -276,13 +276,22 @@ func (s *Redis) Read(ctx context.Context, reqs []ReadRequest) ([]ReadResult, err
 	latest := make([]*redis.SliceCmd, len(reqs))
 	events := make([]*redis.StringSliceCmd, len(reqs))
 	nvals := 0
+	// Requests of one view usually share their Fields slice: build the
+	// HMGET field list (__ts first) once per distinct slice.
+	var (
+		lastFields []string
+		hmFields   []string
+	)
 	for i := range reqs {
 		r := &reqs[i]
 		if r.wantsLatest() {
-			fields := make([]string, 0, len(r.Fields)+1)
-			fields = append(fields, fieldTS)
-			fields = append(fields, r.Fields...)
-			latest[i] = pipe.HMGet(ctx, s.latestKey(r.View, r.Entity), fields...)
+			if len(r.Fields) == 0 || len(lastFields) != len(r.Fields) || &lastFields[0] != &r.Fields[0] {
+				hmFields = make([]string, 0, len(r.Fields)+1)
+				hmFields = append(hmFields, fieldTS)
+				hmFields = append(hmFields, r.Fields...)
+				lastFields = r.Fields
+			}
+			latest[i] = pipe.HMGet(ctx, s.latestKey(r.View, r.Entity), hmFields...)
 			nvals += len(r.Fields)
 		}
 		if r.WithEvents {
