@@ -174,7 +174,7 @@ func runFeaturesChild(ctx context.Context, raw json.RawMessage) (any, error) {
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, err
 	}
-	m, err := startFSMesh(ctx, fsMeshOptions{natsURL: p.NATSURL, redisURL: p.RedisURL, redisPrefix: p.Prefix, durablePrefix: "bench"})
+	m, err := startMesh(ctx, meshOptions{natsURL: p.NATSURL, featureStore: true, redisURL: p.RedisURL, redisPrefix: p.Prefix, durablePrefix: "bench"})
 	if err != nil {
 		return nil, err
 	}

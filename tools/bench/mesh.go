@@ -20,28 +20,33 @@ import (
 	"github.com/aifactory/aifactory/services/ingestion"
 )
 
-// fsMesh is catalog, ingestion and the feature store (online store on
-// Redis, definitions and offline history in SQLite) on one gRPC server of
-// libs/service, as factoryctl dev wires them, against an external NATS
-// server and Redis.
-type fsMesh struct {
+// mesh is the catalog, the ingestion service and (optionally) the feature
+// store on one gRPC server of libs/service, wired as factoryctl dev wires
+// them, but on an external NATS server (and Redis) with SQLite files in a
+// temporary directory.
+type mesh struct {
 	addr   string
 	bus    *bus.Bus
 	signer *auth.Signer
 	stop   func()
 }
 
-type fsMeshOptions struct {
-	natsURL, redisURL, redisPrefix, durablePrefix string
+// meshOptions choose the servers and whether the feature store runs.
+type meshOptions struct {
+	natsURL string
+	// featureStore starts the feature store too, with its online store on
+	// redisURL (keys under redisPrefix) and consumers named durablePrefix-….
+	featureStore                         bool
+	redisURL, redisPrefix, durablePrefix string
 }
 
-func startFSMesh(ctx context.Context, o fsMeshOptions) (_ *fsMesh, err error) {
-	dir, err := os.MkdirTemp("", "aifactory-bench-features-")
+func startMesh(ctx context.Context, o meshOptions) (_ *mesh, err error) {
+	dir, err := os.MkdirTemp("", "aifactory-bench-ours-")
 	if err != nil {
 		return nil, err
 	}
 	var closers []func()
-	m := &fsMesh{stop: func() {
+	m := &mesh{stop: func() {
 		for i := len(closers) - 1; i >= 0; i-- {
 			closers[i]()
 		}
@@ -52,7 +57,9 @@ func startFSMesh(ctx context.Context, o fsMeshOptions) (_ *fsMesh, err error) {
 			m.stop()
 		}
 	}()
+	// The services log warnings only: the run's output is the RESULT lines.
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
 	if m.bus, err = bus.Connect(ctx, o.natsURL, "aifactory/bench", bus.WithLogger(log)); err != nil {
 		return nil, err
 	}
@@ -75,6 +82,7 @@ func startFSMesh(ctx context.Context, o fsMeshOptions) (_ *fsMesh, err error) {
 		closers = append(closers, func() { db.Close() })
 		return db, nil
 	}
+
 	catalogDB, err := openDB("catalog")
 	if err != nil {
 		return nil, err
@@ -106,18 +114,20 @@ func startFSMesh(ctx context.Context, o fsMeshOptions) (_ *fsMesh, err error) {
 	in.Register(srv.GRPC)
 	ingestion.SetServing(srv.Health)
 
-	fsDB, err := openDB("featurestore")
-	if err != nil {
-		return nil, err
+	if o.featureStore {
+		fsDB, err := openDB("featurestore")
+		if err != nil {
+			return nil, err
+		}
+		fs, err := featurestore.Start(ctx, featurestore.Options{DB: fsDB, Bus: m.bus, Logger: log,
+			RedisURL: o.redisURL, RedisPrefix: o.redisPrefix, DurablePrefix: o.durablePrefix})
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, func() { _ = fs.Stop(context.Background()) })
+		fs.Register(srv.GRPC)
+		featurestore.SetServing(srv.Health)
 	}
-	fs, err := featurestore.Start(ctx, featurestore.Options{DB: fsDB, Bus: m.bus, Logger: log,
-		RedisURL: o.redisURL, RedisPrefix: o.redisPrefix, DurablePrefix: o.durablePrefix})
-	if err != nil {
-		return nil, err
-	}
-	closers = append(closers, func() { _ = fs.Stop(context.Background()) })
-	fs.Register(srv.GRPC)
-	featurestore.SetServing(srv.Health)
 
 	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -132,7 +142,6 @@ func startFSMesh(ctx context.Context, o fsMeshOptions) (_ *fsMesh, err error) {
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(sctx, grpcLis, httpLis) }()
-	// The gRPC server stops before the services (closers run in reverse).
 	closers = append(closers, func() {
 		cancel()
 		if err := <-done; err != nil {
