@@ -108,10 +108,19 @@ func (m *Materializer) Durable(v *View, sink string) string {
 	return fmt.Sprintf("%s-%s-v%d-%s", m.DurablePrefix, v.Def.GetName(), v.Def.GetVersion(), sink)
 }
 
+// onlineWorkers is how many batches of a view the online sink applies at
+// once in one process: extraction of one batch overlaps the Redis round
+// trips of another (newer-wins makes the order between them irrelevant).
+const onlineWorkers = 2
+
 // run consumes both sinks until ctx is done.
 func (m *Materializer) run(ctx context.Context, v *View) {
 	var wg sync.WaitGroup
-	for _, sink := range []string{sinkOnline, sinkOffline} {
+	sinks := []string{sinkOffline}
+	for range onlineWorkers {
+		sinks = append(sinks, sinkOnline)
+	}
+	for _, sink := range sinks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
