@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -85,6 +86,10 @@ func Start(ctx context.Context, opts Options) (*FeatureStore, error) {
 	}
 	var st online.Store
 	if opts.RedisURL != "" {
+		// go-redis logs every failed dial through a process-wide logger; an
+		// outage is reported by the consumers and the RPCs instead, so its
+		// lines go to debug.
+		redis.SetLogger(redisLog{log})
 		client, err := online.RedisClient(opts.RedisURL)
 		if err != nil {
 			return nil, fmt.Errorf("FACTORY_REDIS_URL: %w", err)
@@ -162,6 +167,13 @@ func Start(ctx context.Context, opts Options) (*FeatureStore, error) {
 	}()
 	mat.Sync(bg)
 	return fs, nil
+}
+
+// redisLog sends go-redis's own log lines to slog at debug level.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 // Register adds the FeatureStoreService to s.
