@@ -47,7 +47,11 @@ type Options struct {
 	// DurablePrefix prefixes the materialization consumers' names
 	// (default "featurestore"; tests sharing a NATS server set their own).
 	DurablePrefix string
-	Logger        *slog.Logger
+	// Domains limits materialization to the views these domains own
+	// (FACTORY_DOMAINS, a domain's own slice); nil means every view. Reads
+	// and definitions are not limited.
+	Domains []string
+	Logger  *slog.Logger
 	// ReadyTimeout bounds the wait for the catalog view (default 30s).
 	ReadyTimeout time.Duration
 }
@@ -131,6 +135,7 @@ func Start(ctx context.Context, opts Options) (*FeatureStore, error) {
 	if opts.DurablePrefix != "" {
 		mat.DurablePrefix = opts.DurablePrefix
 	}
+	mat.Domains = opts.Domains
 	fs := &FeatureStore{app: a, mat: mat, server: ports.NewGRPCServer(a), store: st, relay: relay, cancel: cancel}
 	a.OnChange(func() { mat.Sync(bg) })
 	// Another replica applied definitions: reload them (its events arrive

@@ -49,6 +49,7 @@ type mesh struct {
 type meshOptions struct {
 	bus      *bus.Bus
 	redisURL string
+	domains  []string
 }
 
 func newMesh(t testing.TB, engine string, o meshOptions) *mesh {
@@ -92,7 +93,7 @@ func newMesh(t testing.TB, engine string, o meshOptions) *mesh {
 	t.Cleanup(func() { _ = in.Stop(context.Background()) })
 	in.Register(srv.GRPC)
 	fs, err := featurestore.Start(ctx, featurestore.Options{DB: openDB(), Bus: b, Logger: quiet,
-		RedisURL: o.redisURL, RedisPrefix: "t" + sfx + ":", DurablePrefix: "fstest-" + sfx})
+		RedisURL: o.redisURL, RedisPrefix: "t" + sfx + ":", DurablePrefix: "fstest-" + sfx, Domains: o.domains})
 	if err != nil {
 		t.Fatal(err)
 	}

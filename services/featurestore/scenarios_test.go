@@ -305,3 +305,20 @@ func recvAll(m *mesh, who string) (int, error) {
 		n++
 	}
 }
+
+// TestDomainSliceMaterializesOnlyItsViews: a replica serving other domains
+// starts no consumer for the sales domain's views.
+func TestDomainSliceMaterializesOnlyItsViews(t *testing.T) {
+	m := newMesh(t, "sqlite", meshOptions{domains: []string{"nobody"}})
+	setupRetailer(t, m)
+	m.ingest("sales", "orders", "order_ts", order(1, custA, "10.00", "web", time.Now().Add(-time.Hour)))
+	time.Sleep(500 * time.Millisecond)
+	r, err := m.client("sam").GetOnlineFeatures(t.Context(), &featurestorev1.GetOnlineFeaturesRequest{
+		FeatureService: "churn_v1", Entities: []*featurestorev1.EntityRow{customer(custA)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := r.GetColumns()[1].GetStatuses()[0]; st != featurestorev1.FeatureStatus_FEATURE_STATUS_NOT_FOUND {
+		t.Fatalf("a replica for other domains materialized sales' view: %v", st)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/aifactory/aifactory/libs/auth"
 	"github.com/aifactory/aifactory/libs/bus"
 	"github.com/aifactory/aifactory/libs/catalogview"
+	"github.com/aifactory/aifactory/libs/service"
 	"github.com/aifactory/aifactory/libs/store"
 	ingestionv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/ingestion/v1"
 	"github.com/aifactory/aifactory/services/ingestion/internal/adapters"
@@ -63,7 +64,7 @@ type Options struct {
 type Ingestion struct {
 	app    *app.Service
 	server *ports.GRPCServer
-	sub    *nats.Subscription
+	subs   []*nats.Subscription
 	stats  *adapters.Stats
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -114,12 +115,12 @@ func Start(ctx context.Context, opts Options) (*Ingestion, error) {
 		cancel()
 		return nil, err
 	}
-	sub, err := ports.NewNATSServer(a, opts.Authenticator, log).Subscribe(opts.Bus.Conn())
+	subs, err := ports.NewNATSServer(a, opts.Authenticator, log).Subscribe(opts.Bus.Conn())
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("ingestion: subscribe %s: %w", ports.IngestSubjects, err)
 	}
-	in := &Ingestion{app: a, server: ports.NewGRPCServer(a, opts.Bus, log), sub: sub, stats: stats, cancel: cancel}
+	in := &Ingestion{app: a, server: ports.NewGRPCServer(a, opts.Bus, log), subs: subs, stats: stats, cancel: cancel}
 	in.wg.Add(2)
 	go func() {
 		defer in.wg.Done()
@@ -167,7 +168,11 @@ func SetServing(h interface {
 // Stop stops taking NATS requests, stops the background loops and flushes
 // the counters. Call it after the gRPC server stopped.
 func (in *Ingestion) Stop(ctx context.Context) error {
-	err := in.sub.Drain()
+	var errs []error
+	for _, sub := range in.subs {
+		errs = append(errs, sub.Drain())
+	}
+	err := errors.Join(errs...)
 	in.cancel()
 	in.wg.Wait()
 	return errors.Join(err, in.stats.Flush(ctx))
@@ -209,5 +214,10 @@ func ConfigFromEnv() (Config, time.Duration, error) {
 	dur("FACTORY_INGEST_FRESHNESS_INTERVAL", &freshness)
 	num("FACTORY_INGEST_MAX_RECORD_BYTES", &cfg.Limits.MaxRecordBytes)
 	num("FACTORY_INGEST_MAX_BATCH_RECORDS", &cfg.Limits.MaxBatchRecords)
+	domains, err := service.DomainsFromEnv()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	cfg.Domains = domains
 	return cfg, freshness, errors.Join(errs...)
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/aifactory/aifactory/libs/bus/bustest"
+	"github.com/aifactory/aifactory/libs/store/storetest"
+	"github.com/aifactory/aifactory/services/ingestion"
 	batchresults "github.com/aifactory/aifactory/services/ingestion/results"
 	"io"
 	"slices"
@@ -452,4 +455,21 @@ func TestFreshnessBreachReachesTheCatalog(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDomainSlice: a replica serving only some domains refuses the others'
+// writes.
+func TestDomainSlice(t *testing.T) {
+	m := newMeshOn(t, bustest.Connect(t, "aifactory/slice-test"), storetest.SQLite(t), storetest.SQLite(t), func(o *ingestion.Options) {
+		o.Config.Domains = []string{"logistics-nowhere"}
+	})
+	d := "sales-" + m.sfx
+	if _, err := m.catalog("admin").CreateDomain(t.Context(), &catalogv1.CreateDomainRequest{Domain: &catalogv1.Domain{Name: d, Members: []string{"sam"}}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.ingest("sam").Ingest(t.Context(), &ingestionv1.IngestRequest{Target: target(d), Records: records(order(1, ""))})
+	wantCode(t, err, codes.FailedPrecondition)
+	// (Its NATS subscriptions are ingest.<domain>.* of its own domains; on a
+	// shared server other tests' replicas may answer for every domain, so
+	// that is not asserted here.)
 }

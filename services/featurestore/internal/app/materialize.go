@@ -38,6 +38,9 @@ type Materializer struct {
 	wg      sync.WaitGroup
 	// DurablePrefix prefixes consumer names (tests sharing a server set it).
 	DurablePrefix string
+	// Domains limits materialization to the views these domains own
+	// (FACTORY_DOMAINS); nil means every view.
+	Domains []string
 }
 
 type running struct {
@@ -57,7 +60,9 @@ func (m *Materializer) Sync(ctx context.Context) {
 	defer m.mu.Unlock()
 	want := map[string]*View{}
 	for _, v := range m.s.Views() {
-		want[v.Namespace()] = v
+		if service.Serves(m.Domains, v.Def.GetDomain()) {
+			want[v.Namespace()] = v
+		}
 	}
 	for ns, r := range m.running {
 		if want[ns] == nil {

@@ -62,6 +62,10 @@ type Config struct {
 	// AckTimeout bounds the wait for the JetStream acks of one batch
 	// (default 10s); past it the batch is Unavailable.
 	AckTimeout time.Duration
+	// Domains this replica serves (FACTORY_DOMAINS); nil means every domain.
+	// Writes to other domains are refused with FailedPrecondition, so a
+	// domain's own slice of the service handles its data alone.
+	Domains []string
 }
 
 // Service is the ingestion application.
@@ -75,6 +79,7 @@ type Service struct {
 	limits     Limits
 	dedup      time.Duration
 	ackTimeout time.Duration
+	domains    []string
 	tracer     trace.Tracer
 	metrics    *metrics
 	now        func() time.Time
@@ -112,7 +117,7 @@ func New(view *catalogview.View, b *bus.Bus, stats *adapters.Stats, ledger *adap
 	}
 	return &Service{
 		view: view, bus: b, stats: stats, ledger: ledger, quarantine: q, log: log,
-		limits: l, dedup: cfg.DedupWindow, ackTimeout: cfg.AckTimeout, tracer: otel.Tracer("aifactory/ingestion"), metrics: m, now: time.Now,
+		limits: l, dedup: cfg.DedupWindow, ackTimeout: cfg.AckTimeout, domains: cfg.Domains, tracer: otel.Tracer("aifactory/ingestion"), metrics: m, now: time.Now,
 	}, nil
 }
 
@@ -144,8 +149,15 @@ const (
 	HeaderSchemaObject    = "aifactory-schema-object"
 )
 
-// Authorize checks that p may write to domain's products.
+// Domains returns the domains this replica serves (nil: all).
+func (s *Service) Domains() []string { return s.domains }
+
+// Authorize checks that this replica serves domain and that p may write to
+// its products.
 func (s *Service) Authorize(p auth.Principal, domain string) error {
+	if !service.Serves(s.domains, domain) {
+		return service.FailedPrecondition(fmt.Sprintf("this ingestion replica serves domains %s; write %s's data through its own slice", strings.Join(s.domains, ", "), domain), nil)
+	}
 	if p.IsAdmin() || p.InDomain(domain) {
 		return nil
 	}

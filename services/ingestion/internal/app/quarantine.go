@@ -333,6 +333,9 @@ func (s *Service) fillFreshness(st *ingestionv1.ProductStats, d adapters.Delta) 
 func (s *Service) CheckFreshness(ctx context.Context) error {
 	var errs []error
 	for _, p := range s.view.Products() {
+		if !service.Serves(s.domains, p.GetDomain()) {
+			continue
+		}
 		st, err := s.ProductStats(ctx, p.GetDomain(), p.GetName())
 		if err != nil || st.GetMaxFreshnessSeconds() == 0 || (st.GetLastEventTime() == nil && st.GetLastIngestTime() == nil) {
 			continue

@@ -52,10 +52,32 @@ func NewNATSServer(a *app.Service, authn auth.Authenticator, log *slog.Logger) *
 	return &NATSServer{app: a, authn: authn, log: log}
 }
 
-// Subscribe joins the ingestion queue group on ingest.*.*, so replicas
-// share the requests. Unsubscribe (or drain the connection) to stop.
-func (s *NATSServer) Subscribe(nc *nats.Conn) (*nats.Subscription, error) {
-	return nc.QueueSubscribe(IngestSubjects, IngestQueue, s.handle)
+// Subscribe joins the ingestion queue group, so replicas share the
+// requests: on ingest.*.* for a replica of every domain, or, for a
+// domain's own slice, on ingest.<domain>.* of each domain it serves (in a
+// queue group of that domain). Unsubscribe (or drain) the subscriptions to
+// stop.
+func (s *NATSServer) Subscribe(nc *nats.Conn) ([]*nats.Subscription, error) {
+	domains := s.app.Domains()
+	if len(domains) == 0 {
+		sub, err := nc.QueueSubscribe(IngestSubjects, IngestQueue, s.handle)
+		if err != nil {
+			return nil, err
+		}
+		return []*nats.Subscription{sub}, nil
+	}
+	var subs []*nats.Subscription
+	for _, d := range domains {
+		sub, err := nc.QueueSubscribe("ingest."+d+".*", IngestQueue+"-"+d, s.handle)
+		if err != nil {
+			for _, s := range subs {
+				_ = s.Unsubscribe()
+			}
+			return nil, err
+		}
+		subs = append(subs, sub)
+	}
+	return subs, nil
 }
 
 func (s *NATSServer) handle(m *nats.Msg) {
