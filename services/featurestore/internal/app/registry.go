@@ -60,11 +60,17 @@ type View struct {
 	Def      *featurestorev1.FeatureView
 	Entity   *featurestorev1.Entity
 	Compiled *features.View
+	ns       string
+}
+
+// newView returns a view with its namespace computed once.
+func newView(def *featurestorev1.FeatureView, ent *featurestorev1.Entity, compiled *features.View) *View {
+	return &View{Def: def, Entity: ent, Compiled: compiled, ns: fmt.Sprintf("%s@%d", def.GetName(), def.GetVersion())}
 }
 
 // Namespace is the online-store namespace of a view version: a new version
 // re-materializes into a fresh namespace, so old values never mix in.
-func (v *View) Namespace() string { return fmt.Sprintf("%s@%d", v.Def.GetName(), v.Def.GetVersion()) }
+func (v *View) Namespace() string { return v.ns }
 
 // New returns the application; call Reload before serving.
 func New(reg *adapters.Registry, hist *adapters.History, store online.Store, cat *catalogview.View, b *bus.Bus, log *slog.Logger) *Service {
@@ -101,7 +107,7 @@ func (s *Service) Reload(ctx context.Context) error {
 			s.log.Error("stored feature view does not compile; skipped", "view", fv.GetName(), "err", err)
 			continue
 		}
-		st.views[d.Name] = &View{Def: fv, Entity: ent, Compiled: compiled}
+		st.views[d.Name] = newView(fv, ent, compiled)
 	}
 	s.mu.Lock()
 	s.state = st
