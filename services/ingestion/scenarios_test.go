@@ -73,6 +73,11 @@ func TestIngestValidatesStoresAndQuarantines(t *testing.T) {
 		if len(q.GetRecords()) != 2 || q.GetRecords()[0].GetContractVersion() != "1.0.0" || len(q.GetRecords()[1].GetViolations()) < 5 {
 			t.Fatalf("quarantine = %v", q.GetRecords())
 		}
+		// Raw records stay with their domain.
+		_, err = m.ingest("mallory").ListQuarantine(ctx, &ingestionv1.ListQuarantineRequest{Domain: d, Product: "orders"})
+		wantCode(t, err, codes.PermissionDenied)
+		_, err = m.ingest("mallory").GetQuarantined(ctx, &ingestionv1.GetQuarantinedRequest{Domain: d, Product: "orders", Sequence: q.GetRecords()[0].GetSequence()})
+		wantCode(t, err, codes.PermissionDenied)
 		// Stored records carry the CloudEvents headers and the contract version.
 		s, _ := m.bus.JetStream().Stream(ctx, "DATA_"+upper(d))
 		msg, err := s.GetLastMsgForSubject(ctx, "data."+d+".orders.v1")

@@ -192,15 +192,25 @@ func (s *GRPCServer) emit(ctx context.Context, run lineage.RunInfo, typ string, 
 	}
 }
 
+// Quarantined records are raw producer data (possibly personal data), so
+// only the owning domain reads them, like it writes them.
 func (s *GRPCServer) ListQuarantine(ctx context.Context, req *ingestionv1.ListQuarantineRequest) (*ingestionv1.ListQuarantineResponse, error) {
-	if _, err := caller(ctx); err != nil {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.app.Authorize(p, req.GetDomain()); err != nil {
 		return nil, err
 	}
 	return s.app.ListQuarantine(ctx, req)
 }
 
 func (s *GRPCServer) GetQuarantined(ctx context.Context, req *ingestionv1.GetQuarantinedRequest) (*ingestionv1.GetQuarantinedResponse, error) {
-	if _, err := caller(ctx); err != nil {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.app.Authorize(p, req.GetDomain()); err != nil {
 		return nil, err
 	}
 	rec, err := s.app.GetQuarantined(ctx, req.GetDomain(), req.GetProduct(), req.GetSequence())

@@ -38,7 +38,8 @@ const (
 // every violation, ready to be replayed.
 //
 // Only members of the owning domain (or tokens granted the domain, or a
-// platform admin) write; everyone authenticated reads stats and quarantine.
+// platform admin) write and read the quarantine (raw producer data); everyone
+// authenticated reads the stats.
 type IngestionServiceClient interface {
 	// Ingest validates and stores one batch (at most 10,000 records, 16 MiB).
 	Ingest(ctx context.Context, in *IngestRequest, opts ...grpc.CallOption) (*IngestResponse, error)
@@ -138,7 +139,8 @@ func (c *ingestionServiceClient) GetProductStats(ctx context.Context, in *GetPro
 // every violation, ready to be replayed.
 //
 // Only members of the owning domain (or tokens granted the domain, or a
-// platform admin) write; everyone authenticated reads stats and quarantine.
+// platform admin) write and read the quarantine (raw producer data); everyone
+// authenticated reads the stats.
 type IngestionServiceServer interface {
 	// Ingest validates and stores one batch (at most 10,000 records, 16 MiB).
 	Ingest(context.Context, *IngestRequest) (*IngestResponse, error)
