@@ -71,12 +71,12 @@ func (a *app) backfill(cmd *cobra.Command, cl featurestorev1.FeatureStoreService
 	var last atomic.Pointer[featurestorev1.BackfillResponse]
 	last.Store(&featurestorev1.BackfillResponse{})
 	stderr := cmd.ErrOrStderr()
-	bar := newCounterBar(stderr, progress.ForWriter(stderr), func(elapsed time.Duration) string {
+	bar := progress.NewLine(stderr, progress.ForWriter(stderr), func(elapsed time.Duration) string {
 		return backfillLine(last.Load(), elapsed)
 	})
 	var wg sync.WaitGroup
 	barCtx, stopBar := context.WithCancel(cmd.Context())
-	wg.Go(func() { bar.run(barCtx) })
+	wg.Go(func() { bar.Run(barCtx) })
 	for {
 		resp, rerr := stream.Recv()
 		if errors.Is(rerr, io.EOF) {
@@ -90,7 +90,7 @@ func (a *app) backfill(cmd *cobra.Command, cl featurestorev1.FeatureStoreService
 	}
 	stopBar()
 	wg.Wait()
-	bar.finish()
+	bar.Finish()
 	if err != nil {
 		return err
 	}
@@ -124,5 +124,5 @@ func backfillLine(r *featurestorev1.BackfillResponse, elapsed time.Duration) str
 		"read "+progress.Count(r.GetRead()),
 		"materialized "+progress.Count(r.GetMaterialized()),
 		"skipped "+progress.Count(r.GetSkipped()),
-		rate(r.GetRead(), elapsed))
+		progress.Rate(r.GetRead(), elapsed))
 }

@@ -164,9 +164,9 @@ func (r *historicalRun) fail(err error, cancel context.CancelFunc) {
 // line renders the progress of the run.
 func (r *historicalRun) line(elapsed time.Duration) string {
 	total, sent, received := r.total.Load(), r.sent.Load(), r.received.Load()
-	speed := rate(sent, elapsed)
+	speed := progress.Rate(sent, elapsed)
 	if r.receiving.Load() {
-		speed = rate(received, elapsed)
+		speed = progress.Rate(received, elapsed)
 	}
 	return joinParts(
 		fractionBar(float64(received)/float64(max(total, 1))),
@@ -253,10 +253,10 @@ func (a *app) streamHistorical(cmd *cobra.Command, cl featurestorev1.FeatureStor
 	run := &historicalRun{}
 	run.total.Store(total)
 	stderr := cmd.ErrOrStderr()
-	bar := newCounterBar(stderr, progress.ForWriter(stderr), run.line)
+	bar := progress.NewLine(stderr, progress.ForWriter(stderr), run.line)
 	barCtx, stopBar := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { bar.run(barCtx) })
+	wg.Go(func() { bar.Run(barCtx) })
 	wg.Go(func() {
 		if err := sendHistorical(stream, fl, plan, run); err != nil {
 			run.fail(err, cancel)
@@ -268,7 +268,7 @@ func (a *app) streamHistorical(cmd *cobra.Command, cl featurestorev1.FeatureStor
 	}
 	stopBar()
 	wg.Wait()
-	bar.finish()
+	bar.Finish()
 	if run.err != nil {
 		if cmd.Context().Err() != nil {
 			return nil, errInterrupted

@@ -7,6 +7,7 @@
 package progress
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -52,7 +53,9 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Bar renders snapshots to a writer. It is safe for concurrent use.
+// Bar renders a progress line to a writer: a load's snapshots (New), or
+// any line a render function draws from the elapsed time (NewLine). It is
+// safe for concurrent use.
 type Bar struct {
 	w        io.Writer
 	opts     Options
@@ -60,6 +63,7 @@ type Bar struct {
 	start    time.Time
 	base     Snapshot // state when the bar started: rates count only what this run did
 	last     Snapshot
+	render   func(elapsed time.Duration) string // nil: Render(last, base, elapsed)
 	lastDraw time.Time
 	drawn    bool // a terminal line is on screen
 }
@@ -67,6 +71,21 @@ type Bar struct {
 // New returns a bar writing to w that starts counting at base, the state
 // a resumed load starts from.
 func New(w io.Writer, base Snapshot, opts Options) *Bar {
+	b := newBar(w, opts)
+	b.base, b.last = base, base
+	return b
+}
+
+// NewLine returns a bar whose line render draws from the elapsed time
+// (its own counters, read under its own synchronisation); call Refresh or
+// Run to draw it with the bar's pacing.
+func NewLine(w io.Writer, opts Options, render func(elapsed time.Duration) string) *Bar {
+	b := newBar(w, opts)
+	b.render = render
+	return b
+}
+
+func newBar(w io.Writer, opts Options) *Bar {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -79,7 +98,7 @@ func New(w io.Writer, base Snapshot, opts Options) *Bar {
 			opts.Interval = TerminalInterval
 		}
 	}
-	return &Bar{w: w, opts: opts, start: opts.Now(), base: base, last: base}
+	return &Bar{w: w, opts: opts, start: opts.Now()}
 }
 
 // ForWriter returns the Options for w: a terminal with its width when w is
@@ -103,6 +122,34 @@ func (b *Bar) Update(s Snapshot) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.last = s
+	b.drawIfDue()
+}
+
+// Refresh draws the line when the interval since the previous draw has
+// passed.
+func (b *Bar) Refresh() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.drawIfDue()
+}
+
+// Run refreshes the line every TerminalInterval until ctx is done.
+func (b *Bar) Run(ctx context.Context) {
+	t := time.NewTicker(TerminalInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			b.Refresh()
+		}
+	}
+}
+
+// drawIfDue draws when the interval has passed; on a non-terminal the first
+// draw waits a whole interval. b.mu is held.
+func (b *Bar) drawIfDue() {
 	now := b.opts.Now()
 	prev := b.lastDraw
 	if prev.IsZero() && !b.opts.Terminal {
@@ -144,7 +191,12 @@ func (b *Bar) Finish() {
 }
 
 func (b *Bar) draw(now time.Time) {
-	line := Render(b.last, b.base, now.Sub(b.start))
+	var line string
+	if b.render != nil {
+		line = b.render(now.Sub(b.start))
+	} else {
+		line = Render(b.last, b.base, now.Sub(b.start))
+	}
 	if b.opts.Terminal {
 		if r := []rune(line); len(r) > b.opts.Width-1 {
 			line = string(r[:b.opts.Width-1])
@@ -171,15 +223,14 @@ func Render(s, base Snapshot, elapsed time.Duration) string {
 	var parts []string
 	if s.TotalBytes > 0 {
 		frac := min(max(float64(s.Bytes)/float64(s.TotalBytes), 0), 1)
-		parts = append(parts, bar(frac), fmt.Sprintf("%5.1f%%", frac*100))
+		parts = append(parts, Gauge(frac), fmt.Sprintf("%5.1f%%", frac*100))
 	}
 	parts = append(parts, Count(s.Records)+" records")
 	if s.TotalBytes > 0 {
 		parts = append(parts, Bytes(s.Bytes)+"/"+Bytes(s.TotalBytes))
 	}
-	secs := elapsed.Seconds()
-	if secs > 0 {
-		parts = append(parts, Count(int64(float64(s.Records-base.Records)/secs))+"/s")
+	if r := Rate(s.Records-base.Records, elapsed); r != "" {
+		parts = append(parts, r)
 	}
 	parts = append(parts, "stored "+Count(s.Stored), "dup "+Count(s.Duplicates), "rejected "+Count(s.Rejected))
 	if s.Errors > 0 {
@@ -191,7 +242,10 @@ func Render(s, base Snapshot, elapsed time.Duration) string {
 	return strings.Join(parts, "  ")
 }
 
-func bar(frac float64) string {
+// Gauge draws frac (clamped to 0..1) as a bar of barWidth cells:
+// "[=========>          ]".
+func Gauge(frac float64) string {
+	frac = min(max(frac, 0), 1)
 	full := int(frac * barWidth)
 	switch {
 	case full >= barWidth:
@@ -199,6 +253,14 @@ func bar(frac float64) string {
 	default:
 		return "[" + strings.Repeat("=", full) + ">" + strings.Repeat(" ", barWidth-full-1) + "]"
 	}
+}
+
+// Rate formats n per elapsed as "1,234/s"; "" before any time passed.
+func Rate(n int64, elapsed time.Duration) string {
+	if elapsed <= 0 {
+		return ""
+	}
+	return Count(int64(float64(n)/elapsed.Seconds())) + "/s"
 }
 
 // ETA estimates the time left from the byte rate of this run; ok is false
