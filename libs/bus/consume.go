@@ -300,6 +300,19 @@ func (b *Bus) handle(ctx context.Context, spec ConsumerSpec, m jetstream.Msg, ha
 // runHandler calls handler, extending the ack deadline while it runs and
 // turning a panic into an error.
 func (b *Bus) runHandler(ctx context.Context, spec ConsumerSpec, m jetstream.Msg, handler Handler) (err error) {
+	defer b.keepInProgress(spec, m)()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panicked: %v", r)
+		}
+	}()
+	return handler(ctx, m)
+}
+
+// keepInProgress extends the ack deadline of msgs every AckWait/3 (so a
+// long handler is not redelivered meanwhile) until the returned stop is
+// called; stop waits for the extender to end.
+func (b *Bus) keepInProgress(spec ConsumerSpec, msgs ...jetstream.Msg) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -312,22 +325,18 @@ func (b *Bus) runHandler(ctx context.Context, spec ConsumerSpec, m jetstream.Msg
 			case <-done:
 				return
 			case <-t.C:
-				if err := m.InProgress(); err != nil {
-					b.log.Debug("progress ack failed", "subject", m.Subject(), "err", err)
+				for _, m := range msgs {
+					if err := m.InProgress(); err != nil {
+						b.log.Debug("progress ack failed", "subject", m.Subject(), "err", err)
+					}
 				}
 			}
 		}
 	}()
-	defer func() {
+	return func() {
 		close(done)
 		wg.Wait()
-	}()
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("handler panicked: %v", r)
-		}
-	}()
-	return handler(ctx, m)
+	}
 }
 
 // deadLetter publishes a copy of m to dlq.<subject> with the reason and

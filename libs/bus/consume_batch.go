@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -150,28 +149,7 @@ func (b *Bus) handleBatch(ctx context.Context, spec ConsumerSpec, msgs []jetstre
 // runBatch calls h, extending the ack deadline of every message while it
 // runs and turning a panic into a batch error.
 func (b *Bus) runBatch(ctx context.Context, spec ConsumerSpec, msgs []jetstream.Msg, h BatchHandler) (failed map[int]error, err error) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(max(spec.AckWait/3, 10*time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				for _, m := range msgs {
-					_ = m.InProgress()
-				}
-			}
-		}
-	}()
-	defer func() {
-		close(done)
-		wg.Wait()
-	}()
+	defer b.keepInProgress(spec, msgs...)()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("batch handler panicked: %v", r)
