@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/aifactory/aifactory/libs/auth"
 	"github.com/aifactory/aifactory/libs/bus"
 	catalogv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/catalog/v1"
 )
@@ -339,4 +340,22 @@ func (v *View) WaitApplied(ctx context.Context, seq uint64) error {
 		}
 	}
 	return nil
+}
+
+// ErrNoDomain means the view does not know the domain.
+var ErrNoDomain = errors.New("no such domain")
+
+// MayWrite reports whether p may change domain's products: a platform
+// admin, a token granted the domain, or a member or owner of it. It
+// fails with ErrNoDomain when the view does not know the domain (and p
+// needs its membership to be checked).
+func (v *View) MayWrite(p auth.Principal, domain string) (bool, error) {
+	if p.IsAdmin() || p.InDomain(domain) {
+		return true, nil
+	}
+	d, ok := v.Domain(domain)
+	if !ok {
+		return false, fmt.Errorf("%w: %s", ErrNoDomain, domain)
+	}
+	return slices.Contains(d.GetMembers(), p.Name) || slices.Contains(d.GetOwners(), p.Name), nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"github.com/aifactory/aifactory/libs/auth"
 	"log/slog"
 	"testing"
 	"time"
@@ -339,5 +340,29 @@ func TestFollow(t *testing.T) {
 	}
 	if err := v.WaitApplied(wctx, seq); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestMayWrite(t *testing.T) {
+	v := newView()
+	apply(t, v, 1, &catalogv1.DomainChanged{Domain: &catalogv1.Domain{Name: "sales", Owners: []string{"olga"}, Members: []string{"sam"}}})
+	tests := []struct {
+		p       auth.Principal
+		domain  string
+		want    bool
+		wantErr bool
+	}{
+		{auth.Principal{Name: "sam"}, "sales", true, false},
+		{auth.Principal{Name: "olga"}, "sales", true, false},
+		{auth.Principal{Name: "bot", Domains: []string{"sales"}}, "sales", true, false},
+		{auth.Principal{Name: "root", Roles: []string{auth.RoleAdmin}}, "nowhere", true, false},
+		{auth.Principal{Name: "mallory"}, "sales", false, false},
+		{auth.Principal{Name: "sam"}, "nowhere", false, true},
+	}
+	for _, tc := range tests {
+		got, err := v.MayWrite(tc.p, tc.domain)
+		if got != tc.want || (err != nil) != tc.wantErr || (err != nil && !errors.Is(err, catalogview.ErrNoDomain)) {
+			t.Errorf("MayWrite(%s, %s) = %v, %v; want %v (error %v)", tc.p.Name, tc.domain, got, err, tc.want, tc.wantErr)
+		}
 	}
 }

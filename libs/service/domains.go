@@ -29,7 +29,7 @@ func ParseDomains(s string) ([]string, error) {
 		if d == "" {
 			continue
 		}
-		if len(d) > 63 || !domainLabel.MatchString(d) {
+		if !ValidDomain(d) {
 			return nil, fmt.Errorf("%s: %q is not a domain name (lowercase DNS label)", EnvDomains, d)
 		}
 		out = append(out, d)
@@ -37,6 +37,10 @@ func ParseDomains(s string) ([]string, error) {
 	slices.Sort(out)
 	return slices.Compact(out), nil
 }
+
+// ValidDomain reports whether s is a valid domain (or product) name: a
+// lowercase DNS label of at most 63 characters.
+func ValidDomain(s string) bool { return len(s) <= 63 && domainLabel.MatchString(s) }
 
 // Serves reports whether a replica serving domains (nil: all) serves d.
 func Serves(domains []string, d string) bool {

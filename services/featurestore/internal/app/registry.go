@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -158,17 +157,14 @@ func caller(ctx context.Context) (auth.Principal, error) {
 
 // authorizeDomain checks that p may define features for domain.
 func (s *Service) authorizeDomain(p auth.Principal, domain string) error {
-	if p.IsAdmin() || p.InDomain(domain) {
-		return nil
-	}
-	d, ok := s.catalog.Domain(domain)
-	if !ok {
+	ok, err := s.catalog.MayWrite(p, domain)
+	switch {
+	case err != nil:
 		return service.NotFound("domain", domain)
+	case !ok:
+		return service.PermissionDenied(fmt.Sprintf("%s is not a member of domain %s: only its members define its features", p.Name, domain))
 	}
-	if slices.Contains(d.GetMembers(), p.Name) || slices.Contains(d.GetOwners(), p.Name) {
-		return nil
-	}
-	return service.PermissionDenied(fmt.Sprintf("%s is not a member of domain %s: only its members define its features", p.Name, domain))
+	return nil
 }
 
 // Apply validates definitions and stores what changed, as new versions.

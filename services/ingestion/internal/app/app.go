@@ -158,17 +158,14 @@ func (s *Service) Authorize(p auth.Principal, domain string) error {
 	if !service.Serves(s.domains, domain) {
 		return service.FailedPrecondition(fmt.Sprintf("this ingestion replica serves domains %s; write %s's data through its own slice", strings.Join(s.domains, ", "), domain), nil)
 	}
-	if p.IsAdmin() || p.InDomain(domain) {
-		return nil
-	}
-	d, ok := s.view.Domain(domain)
-	if !ok {
+	ok, err := s.view.MayWrite(p, domain)
+	switch {
+	case err != nil:
 		return service.NotFound("domain", domain)
+	case !ok:
+		return service.PermissionDenied(fmt.Sprintf("%s may not write to domain %s: only its members (or tokens granted the domain) write its products", p.Name, domain))
 	}
-	if slices.Contains(d.GetMembers(), p.Name) || slices.Contains(d.GetOwners(), p.Name) {
-		return nil
-	}
-	return service.PermissionDenied(fmt.Sprintf("%s may not write to domain %s: only its members (or tokens granted the domain) write its products", p.Name, domain))
+	return nil
 }
 
 // Prepare checks a target and returns its port, contract and compiled
@@ -179,10 +176,10 @@ func (s *Service) Prepare(ctx context.Context, t *ingestionv1.Target) (*catalogv
 		v.Add("target", "is required")
 		return nil, nil, v.Err()
 	}
-	if !validName(t.GetDomain()) {
+	if !service.ValidDomain(t.GetDomain()) {
 		v.Add("target.domain", "must be a lowercase DNS label")
 	}
-	if !validName(t.GetProduct()) {
+	if !service.ValidDomain(t.GetProduct()) {
 		v.Add("target.product", "must be a lowercase DNS label")
 	}
 	if err := v.Err(); err != nil {
@@ -510,11 +507,4 @@ func rulesOf(vs []*ingestionv1.RecordViolation) []string {
 		}
 	}
 	return out
-}
-
-func validName(s string) bool {
-	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
-		return false
-	}
-	return strings.IndexFunc(s, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') }) < 0
 }

@@ -25,10 +25,10 @@ const (
 )
 
 func checkProduct(v *service.Violations, domain, product string) {
-	if !validName(domain) {
+	if !service.ValidDomain(domain) {
 		v.Add("domain", "must be a lowercase DNS label")
 	}
-	if !validName(product) {
+	if !service.ValidDomain(product) {
 		v.Add("product", "must be a lowercase DNS label")
 	}
 }
