@@ -15,7 +15,7 @@
 //	// cfg.Validate, NewLogger, SetupTracing, cfg.LoadAuthSecret, auth.NewSigner …
 //	srv, err := service.New(service.Options{Name: cfg.Name, Logger: log, Authenticator: signer})
 //	catalogv1.RegisterCatalogServiceServer(srv.GRPC, handler)
-//	srv.Health.SetServingStatus(catalogv1.CatalogService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+//	srv.SetServing(catalogv1.CatalogService_ServiceDesc.ServiceName)
 //	grpcLis, err := cfg.ListenGRPC()
 //	httpLis, err := cfg.ListenHTTP()
 //	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -463,4 +463,12 @@ func (s *Server) isPublic(fullMethod string) bool {
 		}
 	}
 	return false
+}
+
+// SetServing marks the named gRPC services SERVING on the health service
+// (Serve marks everything NOT_SERVING when shutdown starts).
+func (s *Server) SetServing(services ...string) {
+	for _, name := range services {
+		s.Health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
 }

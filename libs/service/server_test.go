@@ -367,7 +367,7 @@ func TestHealthzFollowsHealth(t *testing.T) {
 	if code, body := h.get(t, "/healthz"); code != http.StatusServiceUnavailable || !strings.Contains(body, testServiceName) {
 		t.Fatalf("/healthz with a service down = %d %q", code, body)
 	}
-	h.srv.Health.SetServingStatus(testServiceName, healthpb.HealthCheckResponse_SERVING)
+	h.srv.SetServing(testServiceName)
 	if code, _ := h.get(t, "/healthz"); code != http.StatusOK {
 		t.Fatalf("/healthz after recovery = %d", code)
 	}

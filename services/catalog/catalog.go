@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	"google.golang.org/grpc"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/aifactory/aifactory/libs/bus"
 	"github.com/aifactory/aifactory/libs/outbox"
@@ -89,13 +88,6 @@ func Start(ctx context.Context, opts Options) (*Catalog, error) {
 // Register adds the CatalogService to s.
 func (c *Catalog) Register(s *grpc.Server) {
 	catalogv1.RegisterCatalogServiceServer(s, c.server)
-}
-
-// SetServing marks the catalog SERVING on a health server.
-func SetServing(h interface {
-	SetServingStatus(string, healthpb.HealthCheckResponse_ServingStatus)
-}) {
-	h.SetServingStatus(ServiceName, healthpb.HealthCheckResponse_SERVING)
 }
 
 // Stop stops the relay after a last attempt to publish pending events. Call

@@ -60,7 +60,7 @@ func newHarness(t *testing.T, db *store.DB) *harness {
 	}
 	t.Cleanup(func() { _ = cat.Stop(context.Background()) })
 	cat.Register(srv.GRPC)
-	catalog.SetServing(srv.Health)
+	srv.SetServing(catalog.ServiceName)
 	addr := servicetest.Serve(t, srv)
 	var sfx [3]byte
 	_, _ = rand.Read(sfx[:])

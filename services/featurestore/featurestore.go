@@ -16,7 +16,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/aifactory/aifactory/libs/bus"
 	"github.com/aifactory/aifactory/libs/catalogview"
@@ -184,13 +183,6 @@ func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 // Register adds the FeatureStoreService to s.
 func (fs *FeatureStore) Register(s *grpc.Server) {
 	featurestorev1.RegisterFeatureStoreServiceServer(s, fs.server)
-}
-
-// SetServing marks the feature store SERVING on a health server.
-func SetServing(h interface {
-	SetServingStatus(string, healthpb.HealthCheckResponse_ServingStatus)
-}) {
-	h.SetServingStatus(ServiceName, healthpb.HealthCheckResponse_SERVING)
 }
 
 // Stop stops materializing, publishes pending events and closes the online

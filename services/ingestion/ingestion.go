@@ -17,7 +17,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/aifactory/aifactory/libs/auth"
 	"github.com/aifactory/aifactory/libs/bus"
@@ -156,13 +155,6 @@ func (in *Ingestion) CheckFreshness(ctx context.Context) error {
 // Register adds the IngestionService to s.
 func (in *Ingestion) Register(s *grpc.Server) {
 	ingestionv1.RegisterIngestionServiceServer(s, in.server)
-}
-
-// SetServing marks the ingestion service SERVING on a health server.
-func SetServing(h interface {
-	SetServingStatus(string, healthpb.HealthCheckResponse_ServingStatus)
-}) {
-	h.SetServingStatus(ServiceName, healthpb.HealthCheckResponse_SERVING)
 }
 
 // Stop stops taking NATS requests, stops the background loops and flushes

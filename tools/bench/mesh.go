@@ -93,7 +93,7 @@ func startMesh(ctx context.Context, o meshOptions) (_ *mesh, err error) {
 	}
 	closers = append(closers, func() { _ = cat.Stop(context.Background()) })
 	cat.Register(srv.GRPC)
-	catalog.SetServing(srv.Health)
+	srv.SetServing(catalog.ServiceName)
 
 	icfg, freshness, err := ingestion.ConfigFromEnv()
 	if err != nil {
@@ -112,7 +112,7 @@ func startMesh(ctx context.Context, o meshOptions) (_ *mesh, err error) {
 	}
 	closers = append(closers, func() { _ = in.Stop(context.Background()) })
 	in.Register(srv.GRPC)
-	ingestion.SetServing(srv.Health)
+	srv.SetServing(ingestion.ServiceName)
 
 	if o.featureStore {
 		fsDB, err := openDB("featurestore")
@@ -126,7 +126,7 @@ func startMesh(ctx context.Context, o meshOptions) (_ *mesh, err error) {
 		}
 		closers = append(closers, func() { _ = fs.Stop(context.Background()) })
 		fs.Register(srv.GRPC)
-		featurestore.SetServing(srv.Health)
+		srv.SetServing(featurestore.ServiceName)
 	}
 
 	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")

@@ -21,7 +21,7 @@ func main() {
 				return nil, err
 			}
 			cat.Register(rt.Server.GRPC)
-			catalog.SetServing(rt.Server.Health)
+			rt.Server.SetServing(catalog.ServiceName)
 			return cat.Stop, nil
 		},
 	})

@@ -27,7 +27,7 @@ func main() {
 				return nil, err
 			}
 			fs.Register(rt.Server.GRPC)
-			featurestore.SetServing(rt.Server.Health)
+			rt.Server.SetServing(featurestore.ServiceName)
 			return fs.Stop, nil
 		},
 	})

@@ -36,7 +36,7 @@ func main() {
 				return nil, err
 			}
 			in.Register(rt.Server.GRPC)
-			ingestion.SetServing(rt.Server.Health)
+			rt.Server.SetServing(ingestion.ServiceName)
 			return in.Stop, nil
 		},
 	})

@@ -159,7 +159,7 @@ func Start(ctx context.Context, opts StartOptions) (_ *Server, err error) {
 		return nil, err
 	}
 	s.catalog.Register(s.srv.GRPC)
-	catalog.SetServing(s.srv.Health)
+	s.srv.SetServing(catalog.ServiceName)
 	s.Services = append(s.Services, catalog.ServiceName)
 
 	icfg, freshness, err := ingestion.ConfigFromEnv()
@@ -180,7 +180,7 @@ func Start(ctx context.Context, opts StartOptions) (_ *Server, err error) {
 		return nil, err
 	}
 	s.ingestion.Register(s.srv.GRPC)
-	ingestion.SetServing(s.srv.Health)
+	s.srv.SetServing(ingestion.ServiceName)
 	s.Services = append(s.Services, ingestion.ServiceName)
 
 	featuresDB, err := s.openDB(ctx, "featurestore")
@@ -193,7 +193,7 @@ func Start(ctx context.Context, opts StartOptions) (_ *Server, err error) {
 		return nil, err
 	}
 	s.features.Register(s.srv.GRPC)
-	featurestore.SetServing(s.srv.Health)
+	s.srv.SetServing(featurestore.ServiceName)
 	s.Services = append(s.Services, featurestore.ServiceName)
 
 	s.GRPCAddr, s.HTTPAddr = grpcLis.Addr().String(), httpLis.Addr().String()
