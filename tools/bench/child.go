@@ -10,15 +10,17 @@ import (
 	"time"
 )
 
-// childCommand is the hidden command that runs one step of the features
-// benchmark in a child process: bench _child <name> '<params as JSON>'. The
-// child prints its result as JSON on stdout. (The ingest benchmark's
-// _phase has fixed parameter and result types; this one is generic.)
+// childCommand is the hidden command that runs one measured step of a
+// benchmark in a child process, so that its peak RSS is its own: bench
+// _child <name> '<params as JSON>'. The child prints its result as JSON on
+// stdout.
 const childCommand = "_child"
 
 // childSteps are the steps a child can run: params in, result out.
 var childSteps = map[string]func(ctx context.Context, params json.RawMessage) (any, error){
 	"features-ours": runFeaturesChild,
+	"ingest-floor":  phaseStep(runIngestFloor),
+	"ingest-ours":   phaseStep(runIngestOurs),
 }
 
 // runJSONChild runs step name in a child process with params and decodes

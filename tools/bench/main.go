@@ -11,7 +11,7 @@
 //	go run ./tools/bench list             # the names
 //
 // Each measured phase runs in a child process (this binary re-executed with
-// the hidden "_phase" command) so that its peak RSS is its own. RESULT lines
+// the hidden "_child" command) so that its peak RSS is its own. RESULT lines
 // go to stdout, progress to stderr.
 package main
 
@@ -64,9 +64,6 @@ func main() {
 }
 
 func run(ctx context.Context, args []string) error {
-	if len(args) > 0 && args[0] == phaseCommand {
-		return runPhase(ctx, args[1:])
-	}
 	if len(args) > 0 && args[0] == childCommand {
 		return runChildStep(ctx, args[1:])
 	}
