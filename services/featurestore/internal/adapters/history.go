@@ -66,8 +66,9 @@ func (h *History) Append(ctx context.Context, view string, rows []HistoryRow) er
 }
 
 // Scan calls fn for every row of a view with event time ≤ until (zero: no
-// bound), ordered by entity key, event time and sequence — the order the
-// point-in-time join consumes.
+// bound), in no particular order: the point-in-time join sorts the events
+// itself (pit.SortEvents, bytewise — a database's collation may differ),
+// and rebuilding the online store does not depend on order (newer wins).
 func (h *History) Scan(ctx context.Context, view string, until time.Time, fn func(HistoryRow) error) error {
 	q := `SELECT msg_id, entity_key, event_time, seq, arrival_time, record FROM fs_history WHERE view = $1`
 	args := []any{view}
@@ -75,7 +76,6 @@ func (h *History) Scan(ctx context.Context, view string, until time.Time, fn fun
 		q += ` AND event_time <= $2`
 		args = append(args, until.UnixMicro())
 	}
-	q += ` ORDER BY entity_key, event_time, seq`
 	rows, err := h.db.Query(ctx, q, args...)
 	if err != nil {
 		return err
