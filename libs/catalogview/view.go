@@ -258,7 +258,13 @@ func (v *View) Products() []*catalogv1.DataProduct {
 // view does not know is readable by no one.
 func (v *View) CanRead(consumerDomain, domain, product string) bool {
 	p, ok := v.Product(domain, product)
-	if !ok || consumerDomain == "" {
+	return ok && Readable(p, consumerDomain)
+}
+
+// Readable reports whether consumerDomain may read p: the owning domain
+// always does, other domains when granted.
+func Readable(p *catalogv1.DataProduct, consumerDomain string) bool {
+	if p == nil || consumerDomain == "" {
 		return false
 	}
 	return p.GetDomain() == consumerDomain || slices.Contains(p.GetGrants(), consumerDomain)

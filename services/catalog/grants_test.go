@@ -1,6 +1,7 @@
 package catalog_test
 
 import (
+	"github.com/aifactory/aifactory/libs/catalogview"
 	"testing"
 	"time"
 
@@ -14,7 +15,6 @@ import (
 	"github.com/aifactory/aifactory/libs/bus"
 	"github.com/aifactory/aifactory/libs/service"
 	catalogv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/catalog/v1"
-	"github.com/aifactory/aifactory/services/catalog/internal/app"
 )
 
 func TestGrantAndRevokeAccess(t *testing.T) {
@@ -53,7 +53,7 @@ func TestGrantAndRevokeAccess(t *testing.T) {
 		if got := get().GetGrants(); !cmp.Equal(got, want) {
 			t.Fatalf("grants = %v, want %v", got, want)
 		}
-		if !app.CanRead(get(), reviews) || !app.CanRead(get(), sales) {
+		if !catalogview.Readable(get(), reviews) || !catalogview.Readable(get(), sales) {
 			t.Fatal("CanRead refuses a granted domain or the owner")
 		}
 
@@ -85,7 +85,7 @@ func TestGrantAndRevokeAccess(t *testing.T) {
 		if !cmp.Equal(p.GetGrants(), []string{reviews}) || !cmp.Equal(get().GetGrants(), []string{reviews}) {
 			t.Fatalf("grants after revoke = %v / %v, want [%s]", p.GetGrants(), get().GetGrants(), reviews)
 		}
-		if app.CanRead(get(), shipping) {
+		if catalogview.Readable(get(), shipping) {
 			t.Fatal("CanRead allows a revoked domain")
 		}
 	})
@@ -240,8 +240,8 @@ func TestCanRead(t *testing.T) {
 		{nil, "sales", false},
 		{&catalogv1.DataProduct{Domain: "sales"}, "reviews", false},
 	} {
-		if got := app.CanRead(tc.p, tc.consumer); got != tc.want {
-			t.Errorf("CanRead(%v, %q) = %v, want %v", tc.p.GetGrants(), tc.consumer, got, tc.want)
+		if got := catalogview.Readable(tc.p, tc.consumer); got != tc.want {
+			t.Errorf("Readable(%v, %q) = %v, want %v", tc.p.GetGrants(), tc.consumer, got, tc.want)
 		}
 	}
 }

@@ -194,6 +194,3 @@ func (fs *FeatureStore) Stop(ctx context.Context) error {
 	fs.wg.Wait()
 	return errors.Join(fs.relay.Flush(ctx), fs.store.Close())
 }
-
-// Materializer exposes the consumers (tests wait on them).
-func (fs *FeatureStore) Materializer() *app.Materializer { return fs.mat }

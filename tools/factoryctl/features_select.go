@@ -121,15 +121,6 @@ func (p *featurePlan) featureType(ref string) featurestorev1.ValueType {
 	return featurestorev1.ValueType_VALUE_TYPE_UNSPECIFIED
 }
 
-// joinKeyNames lists the plan's join key names.
-func (p *featurePlan) joinKeyNames() []string {
-	names := make([]string, len(p.joinKeys))
-	for i, k := range p.joinKeys {
-		names[i] = k.GetName()
-	}
-	return names
-}
-
 // ctxErr turns the cancellation of ctx by the user into "interrupted".
 func ctxErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil && status.Code(err) == codes.Canceled {

@@ -59,6 +59,3 @@ func Expand(br *ingestionv1.BatchResults) []*ingestionv1.RecordResult {
 	}
 	return out
 }
-
-// Len is the number of records the results cover.
-func Len(br *ingestionv1.BatchResults) int { return len(br.GetOutcomes()) }

@@ -16,18 +16,6 @@ import (
 // MaxGrants bounds the domains granted read access to one product.
 const MaxGrants = 1000
 
-// CanRead reports whether consumerDomain may read p: the owning domain
-// always does, other domains when granted.
-func CanRead(p *catalogv1.DataProduct, consumerDomain string) bool {
-	if p == nil || consumerDomain == "" {
-		return false
-	}
-	if p.GetDomain() == consumerDomain {
-		return true
-	}
-	return slices.Contains(p.GetGrants(), consumerDomain)
-}
-
 // GrantAccess lets the domain grantee read a product. Like every product
 // write, members and owners of the owning domain or a platform admin.
 // Granting an existing grant again changes nothing.

@@ -12,7 +12,6 @@
 //	func JoinSorted(rows RowIter, views []ViewInput, emit func(*JoinedRow) error) error
 //	func SortRows([]Row); func SortEvents([]features.Event)
 //	func SliceRows([]Row) RowIter; func SliceEvents([]features.Event) EventIter
-//	func NewReorderer(emit func(*JoinedRow) error) *Reorderer  // restores request order
 //
 // Rows carry the entity key encoded as features.EncodeKey / KeyFromRow
 // does, and come sorted by (EntityKey, Timestamp). Each view's events come

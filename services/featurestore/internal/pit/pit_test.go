@@ -228,36 +228,6 @@ func TestJoinFeatureSubsetAndOrder(t *testing.T) {
 	}
 }
 
-func TestReorderer(t *testing.T) {
-	var got []int64
-	r := NewReorderer(func(jr *JoinedRow) error { got = append(got, jr.Index); return nil })
-	for _, i := range []int64{3, 1, 0, 2, 5, 4} {
-		if err := r.Add(&JoinedRow{Row: Row{Index: i}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(got, []int64{0, 1, 2, 3, 4, 5}) {
-		t.Fatalf("order %v", got)
-	}
-	if err := r.Add(&JoinedRow{Row: Row{Index: 2}}); err == nil {
-		t.Error("re-added index: no error")
-	}
-	r = NewReorderer(func(*JoinedRow) error { return nil })
-	_ = r.Add(&JoinedRow{Row: Row{Index: 2}})
-	if err := r.Close(); err == nil {
-		t.Error("missing index: no error")
-	}
-	r = NewReorderer(func(*JoinedRow) error { return nil })
-	_ = r.Add(&JoinedRow{Row: Row{Index: 1}})
-	_ = r.Add(&JoinedRow{Row: Row{Index: 1}})
-	if err := r.Add(&JoinedRow{Row: Row{Index: 0}}); err == nil {
-		t.Error("duplicate index: no error")
-	}
-}
-
 // ---- property test against a brute-force reference ----
 
 var region = &featurestorev1.Entity{Name: "customer", JoinKeys: []*featurestorev1.JoinKey{
