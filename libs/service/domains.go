@@ -3,17 +3,16 @@ package service
 import (
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/aifactory/aifactory/libs/names"
 )
 
 // EnvDomains names the domains a replica serves (comma-separated); empty
 // means every domain. It lets each domain run its own slice of the
 // ingestion and feature store services.
 const EnvDomains = "FACTORY_DOMAINS"
-
-var domainLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
 // DomainsFromEnv reads FACTORY_DOMAINS: the sorted, distinct domains this
 // replica serves, or nil for all of them.
@@ -29,7 +28,7 @@ func ParseDomains(s string) ([]string, error) {
 		if d == "" {
 			continue
 		}
-		if !ValidDomain(d) {
+		if !names.IsLabel(d) {
 			return nil, fmt.Errorf("%s: %q is not a domain name (lowercase DNS label)", EnvDomains, d)
 		}
 		out = append(out, d)
@@ -37,10 +36,6 @@ func ParseDomains(s string) ([]string, error) {
 	slices.Sort(out)
 	return slices.Compact(out), nil
 }
-
-// ValidDomain reports whether s is a valid domain (or product) name: a
-// lowercase DNS label of at most 63 characters.
-func ValidDomain(s string) bool { return len(s) <= 63 && domainLabel.MatchString(s) }
 
 // Serves reports whether a replica serving domains (nil: all) serves d.
 func Serves(domains []string, d string) bool {

@@ -9,9 +9,9 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/aifactory/aifactory/libs/auth"
+	"github.com/aifactory/aifactory/libs/names"
 	"github.com/aifactory/aifactory/libs/service"
 	catalogv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/catalog/v1"
-	"github.com/aifactory/aifactory/services/catalog/internal/contract"
 )
 
 // Limits on domain and product descriptions and member lists.
@@ -156,7 +156,7 @@ func (s *Service) authorizeDomainWrite(ctx context.Context, p auth.Principal, do
 }
 
 func checkName(v *service.Violations, field, name string) {
-	if !contract.ValidName(name) {
+	if !names.IsLabel(name) {
 		v.Add(field, fmt.Sprintf("%q is not a valid name: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters", name))
 	}
 }

@@ -7,7 +7,7 @@
 // Validate returns every FieldViolation of a contract (paths use the proto
 // field names, e.g. "schema[0].properties[2].min_length"):
 //
-//   - domain and product are lowercase DNS labels (ValidName), at most
+//   - domain and product are lowercase DNS labels (names.IsLabel), at most
 //     MaxNameLen characters; version is strict semver MAJOR.MINOR.PATCH with
 //     an optional -prerelease (ParseSemver);
 //   - 1..MaxObjects schema objects, each with at least one field; object and

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aifactory/aifactory/libs/names"
 	catalogv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/catalog/v1"
 )
 
@@ -29,7 +30,7 @@ const (
 	// accepted_values quality rule).
 	MaxEnumValues = 1000
 	// MaxNameLen is the longest domain or data product name (a DNS label).
-	MaxNameLen = 63
+	MaxNameLen = names.MaxLabelLen
 	// MaxIdentifierLen is the longest schema object, field or quality rule
 	// name, tag, contract id, and the longest tenant.
 	MaxIdentifierLen = 128
@@ -44,7 +45,6 @@ const (
 )
 
 var (
-	nameRE       = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 	identifierRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
@@ -58,12 +58,6 @@ type FieldViolation struct {
 }
 
 func (v FieldViolation) String() string { return v.Field + ": " + v.Description }
-
-// ValidName reports whether s is a valid domain or data product name: a
-// lowercase DNS label of at most MaxNameLen characters.
-func ValidName(s string) bool {
-	return len(s) <= MaxNameLen && nameRE.MatchString(s)
-}
 
 // ValidIdentifier reports whether s is a valid schema object or field name:
 // a letter or underscore followed by letters, digits and underscores, at
@@ -169,7 +163,7 @@ func (v *validator) name(path, s string) {
 		v.add(path, "is required")
 	case len(s) > MaxNameLen:
 		v.add(path, "is longer than %d characters", MaxNameLen)
-	case !nameRE.MatchString(s):
+	case !names.IsLabel(s):
 		v.add(path, "must be a lowercase DNS label [a-z0-9]([-a-z0-9]*[a-z0-9])?, got %q", s)
 	}
 }

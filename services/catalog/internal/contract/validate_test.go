@@ -10,16 +10,7 @@ import (
 	catalogv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/catalog/v1"
 )
 
-func TestValidName(t *testing.T) {
-	for s, want := range map[string]bool{
-		"sales": true, "customer-service": true, "a": true, "0": true, "a1-b2": true,
-		strings.Repeat("a", 63): true, strings.Repeat("a", 64): false,
-		"": false, "Sales": false, "-sales": false, "sales-": false, "sa_les": false, "sa les": false, "sales.orders": false,
-	} {
-		if got := ValidName(s); got != want {
-			t.Errorf("ValidName(%q) = %v, want %v", s, got, want)
-		}
-	}
+func TestValidIdentifier(t *testing.T) {
 	for s, want := range map[string]bool{
 		"order_id": true, "_x": true, "A1": true, strings.Repeat("a", 128): true, strings.Repeat("a", 129): false,
 		"": false, "1a": false, "a-b": false, "a.b": false,

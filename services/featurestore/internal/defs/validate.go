@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aifactory/aifactory/libs/names"
 	"github.com/aifactory/aifactory/services/featurestore/internal/features"
 
 	featurestorev1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/featurestore/v1"
@@ -37,7 +38,6 @@ const MaxWindow = 366 * 24 * time.Hour
 
 var (
 	nameRE      = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-	dnsLabelRE  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 	fieldPathRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_0-9]+)*$`)
 )
 
@@ -71,7 +71,7 @@ func (v *validator) dnsLabel(field, s string, required bool) {
 		}
 	case len(s) > MaxNameLen:
 		v.add(field, "%q is longer than %d characters", s, MaxNameLen)
-	case !dnsLabelRE.MatchString(s):
+	case !names.IsLabel(s):
 		v.add(field, "%q is not a DNS label (lowercase letters, digits and inner dashes)", s)
 	}
 }

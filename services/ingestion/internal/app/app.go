@@ -30,6 +30,7 @@ import (
 	"github.com/aifactory/aifactory/libs/auth"
 	"github.com/aifactory/aifactory/libs/bus"
 	"github.com/aifactory/aifactory/libs/catalogview"
+	"github.com/aifactory/aifactory/libs/names"
 	"github.com/aifactory/aifactory/libs/service"
 	catalogv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/catalog/v1"
 	ingestionv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/ingestion/v1"
@@ -176,10 +177,10 @@ func (s *Service) Prepare(ctx context.Context, t *ingestionv1.Target) (*catalogv
 		v.Add("target", "is required")
 		return nil, nil, v.Err()
 	}
-	if !service.ValidDomain(t.GetDomain()) {
+	if !names.IsLabel(t.GetDomain()) {
 		v.Add("target.domain", "must be a lowercase DNS label")
 	}
-	if !service.ValidDomain(t.GetProduct()) {
+	if !names.IsLabel(t.GetProduct()) {
 		v.Add("target.product", "must be a lowercase DNS label")
 	}
 	if err := v.Err(); err != nil {

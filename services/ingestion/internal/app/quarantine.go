@@ -10,6 +10,7 @@ import (
 
 	"github.com/aifactory/aifactory/libs/auth"
 	"github.com/aifactory/aifactory/libs/bus"
+	"github.com/aifactory/aifactory/libs/names"
 	"github.com/aifactory/aifactory/libs/service"
 	ingestionv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/ingestion/v1"
 	"github.com/aifactory/aifactory/services/ingestion/internal/adapters"
@@ -25,10 +26,10 @@ const (
 )
 
 func checkProduct(v *service.Violations, domain, product string) {
-	if !service.ValidDomain(domain) {
+	if !names.IsLabel(domain) {
 		v.Add("domain", "must be a lowercase DNS label")
 	}
-	if !service.ValidDomain(product) {
+	if !names.IsLabel(product) {
 		v.Add("product", "must be a lowercase DNS label")
 	}
 }
