@@ -140,11 +140,11 @@ func (m *Materializer) run(ctx context.Context, v *View) {
 func (m *Materializer) runSink(ctx context.Context, v *View, sink string) {
 	log := m.s.log.With("view", v.Def.GetName(), "version", v.Def.GetVersion(), "sink", sink)
 	handle := func(ctx context.Context, msgs []jetstream.Msg) (map[int]error, error) {
-		events, ids, failed := m.s.extract(v, msgs)
+		ex, failed := m.s.extract(v, msgs)
 		if sink == sinkOnline {
-			return failed, m.s.applyOnline(ctx, v, events, ids)
+			return failed, m.s.applyOnline(ctx, v, ex.events, ex.ids)
 		}
-		return failed, m.s.applyOffline(ctx, v, msgs, events, ids)
+		return failed, m.s.applyOffline(ctx, v, ex)
 	}
 	for ctx.Err() == nil {
 		spec, err := m.consumerSpec(ctx, v, sink)
@@ -201,13 +201,39 @@ func ensureStreamExists(ctx context.Context, b *bus.Bus, spec bus.StreamSpec) er
 	return err
 }
 
+// extracted holds a batch's events in order: events[i] came from the
+// source record records[i], whose message id is ids[i].
+type extracted struct {
+	events  []features.Event
+	ids     []string
+	records [][]byte
+}
+
+// within keeps the events whose event time is in [start, end] (a zero
+// start is open).
+func (e extracted) within(start, end time.Time) extracted {
+	var out extracted
+	for i, ev := range e.events {
+		if ev.EventTime.After(end) || (!start.IsZero() && ev.EventTime.Before(start)) {
+			continue
+		}
+		out.events = append(out.events, ev)
+		out.ids = append(out.ids, e.ids[i])
+		out.records = append(out.records, e.records[i])
+	}
+	return out
+}
+
 // extract turns a batch of source records into a view's events. Records
 // that can never be materialized (no entity key or event time) are
 // reported for dead-lettering.
-func (s *Service) extract(v *View, msgs []jetstream.Msg) ([]features.Event, []string, map[int]error) {
+func (s *Service) extract(v *View, msgs []jetstream.Msg) (extracted, map[int]error) {
 	failed := map[int]error{}
-	events := make([]features.Event, 0, len(msgs))
-	ids := make([]string, 0, len(msgs))
+	ex := extracted{
+		events:  make([]features.Event, 0, len(msgs)),
+		ids:     make([]string, 0, len(msgs)),
+		records: make([][]byte, 0, len(msgs)),
+	}
 	for i, msg := range msgs {
 		md, err := msg.Metadata()
 		if err != nil {
@@ -224,26 +250,20 @@ func (s *Service) extract(v *View, msgs []jetstream.Msg) ([]features.Event, []st
 		if id == "" || strings.Contains(id, "|") {
 			id = fmt.Sprintf("seq-%d", md.Sequence.Stream)
 		}
-		events = append(events, ev)
-		ids = append(ids, id)
+		ex.events = append(ex.events, ev)
+		ex.ids = append(ex.ids, id)
+		ex.records = append(ex.records, msg.Data())
 	}
-	return events, ids, failed
+	return ex, failed
 }
 
 // applyOffline appends extracted events to the offline history with their
-// records (msgs holds the records of the events, in order, among others
-// that failed extraction; records are matched by stream sequence).
-func (s *Service) applyOffline(ctx context.Context, v *View, msgs []jetstream.Msg, events []features.Event, ids []string) error {
-	bySeq := make(map[uint64][]byte, len(msgs))
-	for _, m := range msgs {
-		if md, err := m.Metadata(); err == nil {
-			bySeq[md.Sequence.Stream] = m.Data()
-		}
-	}
+// records.
+func (s *Service) applyOffline(ctx context.Context, v *View, ex extracted) error {
 	now := s.now()
-	rows := make([]adapters.HistoryRow, len(events))
-	for i, ev := range events {
-		rows[i] = adapters.HistoryRow{MsgID: ids[i], EntityKey: ev.EntityKey, EventTime: ev.EventTime, Seq: ev.Seq, Arrival: now, Record: bySeq[ev.Seq]}
+	rows := make([]adapters.HistoryRow, len(ex.events))
+	for i, ev := range ex.events {
+		rows[i] = adapters.HistoryRow{MsgID: ex.ids[i], EntityKey: ev.EntityKey, EventTime: ev.EventTime, Seq: ev.Seq, Arrival: now, Record: ex.records[i]}
 	}
 	if err := s.hist.Append(ctx, v.Def.GetName(), rows); err != nil {
 		return fmt.Errorf("offline history: %w", err)
@@ -251,16 +271,12 @@ func (s *Service) applyOffline(ctx context.Context, v *View, msgs []jetstream.Ms
 	return nil
 }
 
-// materialize applies one batch to both sinks (backfill).
-func (s *Service) materialize(ctx context.Context, v *View, msgs []jetstream.Msg) (map[int]error, error) {
-	events, ids, failed := s.extract(v, msgs)
-	if err := s.applyOffline(ctx, v, msgs, events, ids); err != nil {
-		return nil, err
+// materialize applies extracted events to both sinks (backfill).
+func (s *Service) materialize(ctx context.Context, v *View, ex extracted) error {
+	if err := s.applyOffline(ctx, v, ex); err != nil {
+		return err
 	}
-	if err := s.applyOnline(ctx, v, events, ids); err != nil {
-		return nil, err
-	}
-	return failed, nil
+	return s.applyOnline(ctx, v, ex.events, ex.ids)
 }
 
 // applyOnline writes events to the online store: the latest field values
@@ -408,25 +424,17 @@ func (s *Service) Backfill(ctx context.Context, req *featurestorev1.BackfillRequ
 			break
 		}
 		pending -= uint64(len(msgs))
-		inRange := msgs[:0]
-		for _, m := range msgs {
-			out.Read++
-			ev, err := v.Compiled.Extract(m.Data())
-			if err != nil || ev.EventTime.After(end) || (!start.IsZero() && ev.EventTime.Before(start)) {
-				out.Skipped++
-				continue
-			}
-			inRange = append(inRange, m)
-		}
-		failed, err := s.materialize(ctx, v, inRange)
-		if err != nil {
+		ex, _ := s.extract(v, msgs)
+		inRange := ex.within(start, end)
+		if err := s.materialize(ctx, v, inRange); err != nil {
 			if errors.Is(err, online.ErrUnavailable) {
 				return service.Unavailable("the online store is unavailable", err)
 			}
 			return service.Unavailable("materialize", err)
 		}
-		out.Materialized += int64(len(inRange) - len(failed))
-		out.Skipped += int64(len(failed))
+		out.Read += int64(len(msgs))
+		out.Materialized += int64(len(inRange.events))
+		out.Skipped += int64(len(msgs) - len(inRange.events))
 		if md, err := msgs[len(msgs)-1].Metadata(); err == nil {
 			out.StreamSequence = md.Sequence.Stream
 		}
