@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/aifactory/aifactory/libs/bus"
 	"github.com/aifactory/aifactory/libs/outbox"
@@ -97,22 +98,30 @@ func getDomain(ctx context.Context, q store.Querier, name string) (*catalogv1.Do
 
 // ListDomains returns up to limit domains with names after `after`.
 func (r *Repository) ListDomains(ctx context.Context, after string, limit int) ([]*catalogv1.Domain, error) {
-	rows, err := r.db.Query(ctx, `SELECT data FROM catalog_domains WHERE name > $1 ORDER BY name LIMIT $2`, after, limit)
+	return queryData(ctx, r.db, "domain", func() *catalogv1.Domain { return &catalogv1.Domain{} },
+		`SELECT data FROM catalog_domains WHERE name > $1 ORDER BY name LIMIT $2`, after, limit)
+}
+
+// queryData runs a query whose one column is a message's JSON (the tables'
+// data column) and decodes each row into a message from newMsg; what names
+// the message in errors.
+func queryData[M proto.Message](ctx context.Context, q store.Querier, what string, newMsg func() M, sql string, args ...any) ([]M, error) {
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*catalogv1.Domain
+	var out []M
 	for rows.Next() {
 		var data string
 		if err := rows.Scan(&data); err != nil {
 			return nil, err
 		}
-		d := &catalogv1.Domain{}
-		if err := unmarshal.Unmarshal([]byte(data), d); err != nil {
-			return nil, fmt.Errorf("decode domain: %w", err)
+		m := newMsg()
+		if err := unmarshal.Unmarshal([]byte(data), m); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", what, err)
 		}
-		out = append(out, d)
+		out = append(out, m)
 	}
 	return out, rows.Err()
 }
@@ -282,24 +291,7 @@ func (r *Repository) ListProducts(ctx context.Context, q app.ProductQuery) ([]*c
 		sql += " WHERE " + strings.Join(where, " AND ")
 	}
 	sql += " ORDER BY domain, name LIMIT " + arg(q.Limit)
-	rows, err := r.db.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*catalogv1.DataProduct
-	for rows.Next() {
-		var data string
-		if err := rows.Scan(&data); err != nil {
-			return nil, err
-		}
-		p := &catalogv1.DataProduct{}
-		if err := unmarshal.Unmarshal([]byte(data), p); err != nil {
-			return nil, fmt.Errorf("decode product: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return queryData(ctx, r.db, "product", func() *catalogv1.DataProduct { return &catalogv1.DataProduct{} }, sql, args...)
 }
 
 func escapeLike(s string) string {
@@ -312,24 +304,9 @@ func (r *Repository) ListContracts(ctx context.Context, domain, product string) 
 }
 
 func listContracts(ctx context.Context, q store.Querier, domain, product string) ([]*catalogv1.Contract, error) {
-	rows, err := q.Query(ctx, `SELECT data FROM catalog_contracts WHERE domain = $1 AND product = $2`, domain, product)
+	out, err := queryData(ctx, q, "contract", func() *catalogv1.Contract { return &catalogv1.Contract{} },
+		`SELECT data FROM catalog_contracts WHERE domain = $1 AND product = $2`, domain, product)
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*catalogv1.Contract
-	for rows.Next() {
-		var data string
-		if err := rows.Scan(&data); err != nil {
-			return nil, err
-		}
-		c := &catalogv1.Contract{}
-		if err := unmarshal.Unmarshal([]byte(data), c); err != nil {
-			return nil, fmt.Errorf("decode contract: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	// Semver order, which SQL text ordering gets wrong (1.10.0 < 1.9.0).
