@@ -643,43 +643,45 @@ func (st *state) number() ([]byte, bool) {
 	case i < len(d) && d[i] == '0':
 		i++
 	case i < len(d) && d[i] >= '1' && d[i] <= '9':
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
+		i = skipDigits(d, i)
 	default:
-		st.pos = i
-		st.fail("invalid number")
-		return nil, false
+		return st.badNumber(i)
 	}
 	if i < len(d) && d[i] == '.' {
-		i++
-		j := i
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
+		j := skipDigits(d, i+1)
+		if j == i+1 {
+			return st.badNumber(j)
 		}
-		if i == j {
-			st.pos = i
-			st.fail("invalid number")
-			return nil, false
-		}
+		i = j
 	}
 	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
 		i++
 		if i < len(d) && (d[i] == '+' || d[i] == '-') {
 			i++
 		}
-		j := i
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
+		j := skipDigits(d, i)
+		if j == i {
+			return st.badNumber(j)
 		}
-		if i == j {
-			st.pos = i
-			st.fail("invalid number")
-			return nil, false
-		}
+		i = j
 	}
 	st.pos = i
 	return d[start:i], true
+}
+
+// skipDigits returns the index of the first non-digit at or after i.
+func skipDigits(d []byte, i int) int {
+	for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// badNumber fails the scan at offset at, where a number's digit was due.
+func (st *state) badNumber(at int) ([]byte, bool) {
+	st.pos = at
+	st.fail("invalid number")
+	return nil, false
 }
 
 // str scans a string at st.pos ('"'). raw includes the quotes; content is
