@@ -2,20 +2,22 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"time"
+	"strconv"
+	"strings"
+	"sync"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-// batchStallWait bounds how long PublishBatch waits for room among the
-// client's unacknowledged async publishes.
-const batchStallWait = 30 * time.Second
 
 // Outgoing is one event of a PublishBatch, with the NATS subject it goes to.
 type Outgoing struct {
 	Subject string
-	Event   Event
+	// Event is published as Publish would, except that its Headers map is
+	// only read (one map may serve every event of a batch).
+	Event Event
 }
 
 // Result is the outcome of one event of a PublishBatch: its Ack, or Err when
@@ -26,45 +28,192 @@ type Result struct {
 	Err error
 }
 
-// PublishBatch publishes every event asynchronously — one round trip's worth
-// of waiting for the whole batch instead of one per event — and waits until
-// each is acknowledged or ctx is done. results[i] belongs to batch[i]. The
-// error is non-nil only when nothing could be attempted (ctx already done);
-// per-event failures are in the results.
+// PublishBatch publishes every event without waiting — one round trip's
+// worth of waiting for the whole batch instead of one per event — and waits
+// until each is acknowledged or ctx is done. results[i] belongs to batch[i].
+// The error is non-nil only when nothing could be attempted (ctx already
+// done); per-event failures are in the results.
+//
+// This is JetStream's asynchronous publish done on core NATS, as
+// jetstream.PublishMsgAsync does it, but leaner on the ingestion hot path:
+// every message of the batch is encoded from one reused header map (the
+// core publish encodes it before returning), acks come back on one reply
+// subscription per Bus, and the usual ack shape is read without
+// reflection. Nothing is retried here; a publish that was not acknowledged
+// in time is an error in its Result.
 func (b *Bus) PublishBatch(ctx context.Context, batch []Outgoing) ([]Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	results := make([]Result, len(batch))
-	futures := make([]jetstream.PubAckFuture, len(batch))
+	acks, err := b.ackRouter()
+	if err != nil {
+		return nil, err
+	}
+	p := acks.open(len(batch))
+	defer acks.close(p)
+
 	vals := values{}
+	h := make(nats.Header, 12)
+	msg := &nats.Msg{Header: h}
 	for i, o := range batch {
-		msg, ev, err := b.messageWith(ctx, o.Subject, o.Event, vals)
+		if i%64 == 0 && ctx.Err() != nil {
+			break // the rest fail below, unpublished
+		}
+		clear(h)
+		m, ev, err := b.messageWith(ctx, o.Subject, o.Event, vals, h)
+		if err == nil {
+			msg.Subject, msg.Data, msg.Reply = m.Subject, m.Data, p.reply(i)
+			err = b.nc.PublishMsg(msg)
+			if err != nil {
+				err = fmt.Errorf("bus: publish %s (ce-id %s): %w", o.Subject, ev.ID, err)
+			}
+		}
 		if err != nil {
-			results[i].Err = err
-			continue
-		}
-		// Past the client's limit of unacknowledged publishes (4000), wait
-		// for acks to drain rather than fail.
-		f, err := b.js.PublishMsgAsync(msg, jetstream.WithStallWait(batchStallWait))
-		if err != nil {
-			results[i].Err = fmt.Errorf("bus: publish %s (ce-id %s): %w", o.Subject, ev.ID, err)
-			continue
-		}
-		futures[i] = f
-	}
-	for i, f := range futures {
-		if f == nil {
-			continue
-		}
-		select {
-		case pa := <-f.Ok():
-			results[i].Ack = Ack{Stream: pa.Stream, Sequence: pa.Sequence, Duplicate: pa.Duplicate}
-		case err := <-f.Err():
-			results[i].Err = fmt.Errorf("bus: publish %s (ce-id %s): %w", batch[i].Subject, batch[i].Event.ID, err)
-		case <-ctx.Done():
-			results[i].Err = fmt.Errorf("bus: publish %s: %w", batch[i].Subject, ctx.Err())
+			acks.fail(p, i, err)
 		}
 	}
-	return results, nil
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+	}
+	results := acks.close(p)
+	for i, r := range results {
+		if r.Err == nil && !r.acked {
+			results[i].Err = fmt.Errorf("bus: publish %s (ce-id %s): not acknowledged: %w", batch[i].Subject, batch[i].Event.ID, ctx.Err())
+		}
+	}
+	out := make([]Result, len(results))
+	for i, r := range results {
+		out[i] = r.Result
+	}
+	return out, nil
+}
+
+// ackRouter returns the Bus's router of publish acks, subscribing its reply
+// subject on first use.
+func (b *Bus) ackRouter() (*ackRouter, error) {
+	b.acksOnce.Do(func() {
+		r := &ackRouter{prefix: b.nc.NewRespInbox() + ".", pending: map[uint64]*pendingBatch{}}
+		r.sub, b.acksErr = b.nc.Subscribe(r.prefix+"*.*", r.handle)
+		b.acks = r
+	})
+	switch {
+	case b.acksErr != nil:
+		return nil, fmt.Errorf("bus: subscribe to publish acks: %w", b.acksErr)
+	case b.acks == nil:
+		return nil, errors.New("bus: publish on a closed Bus")
+	}
+	return b.acks, nil
+}
+
+// ackRouter hands the JetStream acks arriving on <prefix><batch>.<index> to
+// the batch waiting for them.
+type ackRouter struct {
+	prefix string
+	sub    *nats.Subscription
+
+	mu      sync.Mutex
+	next    uint64
+	pending map[uint64]*pendingBatch
+}
+
+// pendingBatch is one PublishBatch call waiting for its acks.
+type pendingBatch struct {
+	id      uint64
+	replyTo string // <prefix><id>.
+	results []ackResult
+	left    int // results neither acked nor failed
+	done    chan struct{}
+}
+
+type ackResult struct {
+	Result
+	acked bool
+}
+
+func (p *pendingBatch) reply(i int) string { return p.replyTo + strconv.Itoa(i) }
+
+func (r *ackRouter) open(n int) *pendingBatch {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.next++
+	p := &pendingBatch{
+		id: r.next, replyTo: r.prefix + strconv.FormatUint(r.next, 10) + ".",
+		results: make([]ackResult, n), left: n, done: make(chan struct{}),
+	}
+	if n == 0 {
+		close(p.done)
+	}
+	r.pending[p.id] = p
+	return p
+}
+
+// close stops routing acks to p and returns its results, which nothing
+// writes any more. Closing twice is harmless.
+func (r *ackRouter) close(p *pendingBatch) []ackResult {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.pending, p.id)
+	return p.results
+}
+
+// fail records that event i of p was not published.
+func (r *ackRouter) fail(p *pendingBatch, i int, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.settle(p, i, ackResult{Result: Result{Err: err}})
+}
+
+// settle stores the outcome of event i of p once; r.mu is held.
+func (r *ackRouter) settle(p *pendingBatch, i int, res ackResult) {
+	if i < 0 || i >= len(p.results) || p.results[i].acked || p.results[i].Err != nil {
+		return // not ours, or a redelivered reply
+	}
+	p.results[i] = res
+	if p.left--; p.left == 0 {
+		close(p.done)
+	}
+}
+
+// handle is the reply subscription's callback: one ack (or no-responders
+// status) per published message.
+func (r *ackRouter) handle(m *nats.Msg) {
+	id, i, ok := r.parseReply(m.Subject)
+	if !ok {
+		return
+	}
+	var res ackResult
+	if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
+		res.Err = fmt.Errorf("bus: publish: %w", jetstream.ErrNoStreamResponse)
+	} else if ack, err := parseAck(m.Data); err != nil {
+		res.Err = fmt.Errorf("bus: publish: %w", err)
+	} else {
+		res.Ack, res.acked = ack, true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p, ok := r.pending[id]; ok {
+		r.settle(p, i, res)
+	}
+}
+
+// parseReply splits <prefix><batch>.<index>.
+func (r *ackRouter) parseReply(subject string) (uint64, int, bool) {
+	rest, ok := strings.CutPrefix(subject, r.prefix)
+	if !ok {
+		return 0, 0, false
+	}
+	batch, index, ok := strings.Cut(rest, ".")
+	if !ok {
+		return 0, 0, false
+	}
+	id, err := strconv.ParseUint(batch, 10, 64)
+	if err != nil {
+		return 0, 0, false
+	}
+	i, err := strconv.Atoi(index)
+	if err != nil {
+		return 0, 0, false
+	}
+	return id, i, true
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -26,6 +27,11 @@ type Bus struct {
 	tp     trace.TracerProvider
 	owned  bool
 	closed chan nats.Status
+
+	// acks routes PublishBatch acknowledgements (see ackRouter).
+	acksOnce sync.Once
+	acks     *ackRouter
+	acksErr  error
 }
 
 // Option configures New and Connect.
@@ -155,7 +161,11 @@ func (b *Bus) JetStream() jetstream.JetStream { return b.js }
 // leaves the connection to its owner. Stop consumers (cancel their contexts)
 // before calling Close.
 func (b *Bus) Close() error {
+	b.acksOnce.Do(func() {}) // no ack router after Close
 	if !b.owned || b.nc.IsClosed() {
+		if b.acks != nil && b.acks.sub != nil {
+			_ = b.acks.sub.Unsubscribe() // the connection is the caller's
+		}
 		return nil
 	}
 	if err := b.nc.Drain(); err != nil {

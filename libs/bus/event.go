@@ -149,11 +149,11 @@ func (v values) get(s string) []string {
 
 // message builds the NATS message for ev on subject.
 func (b *Bus) message(ctx context.Context, subject string, ev Event) (*nats.Msg, Event, error) {
-	return b.messageWith(ctx, subject, ev, nil)
+	return b.messageWith(ctx, subject, ev, nil, nil)
 }
 
 // messageWith is message sharing repeated header values through vals.
-func (b *Bus) messageWith(ctx context.Context, subject string, ev Event, vals values) (*nats.Msg, Event, error) {
+func (b *Bus) messageWith(ctx context.Context, subject string, ev Event, vals values, h nats.Header) (*nats.Msg, Event, error) {
 	if err := validateSubject(subject, false); err != nil {
 		return nil, ev, err
 	}
@@ -169,11 +169,18 @@ func (b *Bus) messageWith(ctx context.Context, subject string, ev Event, vals va
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
-	// The event's own header map becomes the message's (see Event.Headers):
-	// no copy on the hot path of batch publishing.
-	h := ev.Headers
+	// A batch passes its own (cleared) map and the event's extra headers
+	// are copied in; otherwise the event's map becomes the message's (see
+	// Event.Headers).
 	if h == nil {
-		h = make(nats.Header, 10)
+		h = ev.Headers
+		if h == nil {
+			h = make(nats.Header, 10)
+		}
+	} else {
+		for k, v := range ev.Headers {
+			h[k] = v
+		}
 	}
 	id := []string{ev.ID}
 	h[HeaderSpecVersion] = vals.get(SpecVersion)
@@ -185,7 +192,7 @@ func (b *Bus) messageWith(ctx context.Context, subject string, ev Event, vals va
 	if ev.Subject != "" {
 		h[HeaderSubject] = vals.get(ev.Subject)
 	} else {
-		delete(h, HeaderSubject)
+		delete(h, HeaderSubject) // an extra header of that name
 	}
 	if ev.ContentType != "" {
 		h[HeaderContentType] = vals.get(ev.ContentType)

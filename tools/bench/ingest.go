@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ingestRun is one size of the ingest benchmark: both phases.
@@ -80,10 +81,12 @@ func ingestPhase(ctx context.Context, natsPath string, p phaseParams) (phaseResu
 	}
 	defer srv.Stop()
 	p.NATSURL = srv.URL
+	natsCPU := srv.cpuWindow()
 	r, err := runChild(ctx, p)
 	if err != nil {
 		return phaseResult{}, 0, err
 	}
+	r.NATSCPU = natsCPU()
 	if r.StreamMsgs != uint64(p.Records) {
 		return phaseResult{}, 0, fmt.Errorf("%s: %s holds %d messages, want %d", p.Phase, benchStream, r.StreamMsgs, p.Records)
 	}
@@ -106,6 +109,10 @@ func printIngest(w *os.File, r ingestRun, o options) {
 		ms(r.ours.P99), ms(r.floor.P99), ratio(ms(r.ours.P99), ms(r.floor.P99)), common, r.ours.Batches)
 	// ours is one process hosting catalog + ingestion + the gRPC client;
 	// floor is the publisher process. nats-server is measured apart.
+	// CPU per message tells which process limits a phase on a small machine.
+	fmt.Fprintf(w, "RESULT ingest-cpu ours=%.2fus/msg floor=%.2fus/msg ratio=%.2f %s nats_ours=%.2fus/msg nats_floor=%.2fus/msg scope_ours=server+client scope_floor=publisher\n",
+		usPerMsg(r.ours.CPU, r.records), usPerMsg(r.floor.CPU, r.records), ratio(usPerMsg(r.ours.CPU, r.records), usPerMsg(r.floor.CPU, r.records)), common,
+		usPerMsg(r.ours.NATSCPU, r.records), usPerMsg(r.floor.NATSCPU, r.records))
 	fmt.Fprintf(w, "RESULT ingest-rss ours=%.1fMiB floor=%.1fMiB ratio=%.2f %s scope_ours=server+client scope_floor=publisher nats_rss_ours=%.1fMiB nats_rss_floor=%.1fMiB\n",
 		mib(r.ours.PeakRSS), mib(r.floor.PeakRSS), ratio(mib(r.ours.PeakRSS), mib(r.floor.PeakRSS)), common,
 		mib(r.natsOurs), mib(r.natsFloor))
@@ -135,6 +142,14 @@ func printRSSFlatness(w *os.File, runs []ingestRun) {
 	fmt.Fprintf(w, "ingest: peak RSS by records: %s; %s\n",
 		line("ours", func(r ingestRun) int64 { return r.ours.PeakRSS }),
 		line("floor", func(r ingestRun) int64 { return r.floor.PeakRSS }))
+}
+
+// usPerMsg is CPU time per record in microseconds.
+func usPerMsg(d time.Duration, records int64) float64 {
+	if records == 0 {
+		return 0
+	}
+	return float64(d) / float64(time.Microsecond) / float64(records)
 }
 
 func ratio(a, b float64) float64 {

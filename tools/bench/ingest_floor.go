@@ -73,6 +73,7 @@ func runIngestFloor(ctx context.Context, p phaseParams) (phaseResult, error) {
 	slots := make(chan struct{}, p.Inflight)
 	pending := make(chan floorBatch, p.Inflight)
 	g, gctx := errgroup.WithContext(ctx)
+	cpu := startCPUWindow()
 	start := time.Now()
 	g.Go(func() error { // the acks, batch after batch
 		for b := range pending {
@@ -121,7 +122,7 @@ func runIngestFloor(ctx context.Context, p phaseParams) (phaseResult, error) {
 	}
 	elapsed := time.Since(start)
 	r := phaseResult{
-		Records: p.Records, Seconds: elapsed.Seconds(), Batches: lat.Count(),
+		Records: p.Records, Seconds: elapsed.Seconds(), Batches: lat.Count(), CPU: cpu.done(),
 		P50: lat.Quantile(0.50), P99: lat.Quantile(0.99),
 	}
 	return r, streamState(ctx, js, &r)

@@ -83,6 +83,7 @@ func runIngestOurs(ctx context.Context, p phaseParams) (res phaseResult, err err
 	var lat Latencies
 	slots := make(chan struct{}, p.Inflight)
 	sent := make(chan sentBatch, p.Inflight)
+	cpu := startCPUWindow()
 	start := time.Now()
 	g.Go(func() error { // the acks, in order
 		for b := range sent {
@@ -136,7 +137,7 @@ func runIngestOurs(ctx context.Context, p phaseParams) (res phaseResult, err err
 	pprof.StopCPUProfile()
 
 	r := phaseResult{
-		Records: p.Records, Seconds: elapsed.Seconds(), Batches: lat.Count(),
+		Records: p.Records, Seconds: elapsed.Seconds(), Batches: lat.Count(), CPU: cpu.done(),
 		P50: lat.Quantile(0.50), P99: lat.Quantile(0.99),
 	}
 	return r, streamState(ctx, m.bus.JetStream(), &r)

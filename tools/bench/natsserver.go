@@ -152,6 +152,25 @@ func (s *natsServer) PeakRSS() (int64, error) {
 	return PeakRSS(strconv.Itoa(s.cmd.Process.Pid))
 }
 
+// cpuWindow starts measuring the server's CPU time; the function it
+// returns gives the time used since (0, with a warning, if unreadable).
+func (s *natsServer) cpuWindow() func() time.Duration {
+	pid := strconv.Itoa(s.cmd.Process.Pid)
+	start, err := CPUTime(pid)
+	if err != nil {
+		logf("warning: nats-server %v", err)
+		return func() time.Duration { return 0 }
+	}
+	return func() time.Duration {
+		d, err := CPUTime(pid)
+		if err != nil {
+			logf("warning: nats-server %v", err)
+			return 0
+		}
+		return d - start
+	}
+}
+
 // Stop kills the server, waits for it to exit and removes its store.
 func (s *natsServer) Stop() {
 	_ = s.cmd.Process.Kill()

@@ -32,6 +32,29 @@ type phaseResult struct {
 	StreamMsgs, StreamBytes uint64
 	// Duplicates is DATA_BENCH's Nats-Msg-Id deduplication window.
 	Duplicates time.Duration
+	// CPU is the child's CPU time (user + system) over Seconds; NATSCPU is
+	// nats-server's over the whole child run (set by the parent).
+	CPU, NATSCPU time.Duration
+}
+
+// cpuWindow measures this process's CPU time from its creation to done.
+type cpuWindow struct{ start time.Duration }
+
+func startCPUWindow() cpuWindow {
+	d, err := CPUTime("self")
+	if err != nil {
+		logf("warning: %v", err)
+	}
+	return cpuWindow{start: d}
+}
+
+func (w cpuWindow) done() time.Duration {
+	d, err := CPUTime("self")
+	if err != nil {
+		logf("warning: %v", err)
+		return 0
+	}
+	return d - w.start
 }
 
 // MsgsPerSec is the phase's throughput.

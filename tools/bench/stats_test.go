@@ -67,3 +67,21 @@ func TestPeakRSSOfThisProcess(t *testing.T) {
 		t.Fatalf("PeakRSS(self) = %d, %v", rss, err)
 	}
 }
+
+func TestParseStatCPU(t *testing.T) {
+	// A command name with a space and a parenthesis; utime 250, stime 50.
+	line := []byte("4242 (nats server) x) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 50 0 0 20 0 12 0 100 0 0\n")
+	got, err := parseStatCPU(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 3 * time.Second; got != want {
+		t.Errorf("CPU = %s, want %s", got, want)
+	}
+	if _, err := parseStatCPU([]byte("4242 (x) S 1")); err == nil {
+		t.Error("short line: want an error")
+	}
+	if self, err := CPUTime("self"); err != nil || self < 0 {
+		t.Errorf("CPUTime(self) = %s, %v", self, err)
+	}
+}

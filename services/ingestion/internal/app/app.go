@@ -301,7 +301,7 @@ func (s *Service) ingest(ctx context.Context, p auth.Principal, b Batch) (*Outco
 	now := s.now()
 	delta := adapters.Delta{LastIngestTime: now}
 	opts := validate.Options{CoerceText: t.GetCoerceText(), EventTimeField: t.GetEventTimeField(), MaxFields: s.limits.MaxFields}
-	headers := newBatchHeaders(t, port, p.Name)
+	headers := newBatchHeaders(t, port)
 	for i, rec := range b.Records {
 		res := &results[i]
 		raw := rec.GetJson()
@@ -347,7 +347,7 @@ func (s *Service) ingest(ctx context.Context, p auth.Principal, b Batch) (*Outco
 			rejected = append(rejected, true)
 			continue
 		}
-		out = append(out, bus.Outgoing{Subject: port.GetSubject(), Event: headers.event(t, res.MessageId, eventTime, vr.Record)})
+		out = append(out, bus.Outgoing{Subject: port.GetSubject(), Event: headers.event(res.MessageId, eventTime, vr.Record)})
 		outIndex = append(outIndex, i)
 		rejected = append(rejected, false)
 		if eventTime.After(delta.LastEventTime) {
@@ -424,44 +424,35 @@ func (s *Service) ingest(ctx context.Context, p auth.Principal, b Batch) (*Outco
 	return &Outcome{Results: rb.Build(), Summary: sum, Bytes: stored}, nil
 }
 
-// batchHeaders are the header values every record of a batch shares (the
-// header map only reads them, so one slice serves the whole batch).
+// batchHeaders are the headers every record of a batch shares besides the
+// CloudEvents ones: one map for the whole batch, which publishing only reads.
 type batchHeaders struct {
-	version, object []string
+	extra nats.Header
 }
 
-func newBatchHeaders(t *ingestionv1.Target, port *catalogview.Port, principal string) *batchHeaders {
-	h := &batchHeaders{
-		version: []string{port.Contract.GetVersion()},
-	}
-	if t.GetSchemaObject() != "" {
-		h.object = []string{t.GetSchemaObject()}
-	}
-	return h
-}
-
-func dataEvent(t *ingestionv1.Target, port *catalogview.Port, id string, eventTime time.Time, record []byte, principal string) bus.Event {
-	return newBatchHeaders(t, port, principal).event(t, id, eventTime, record)
-}
-
-func (bh *batchHeaders) event(t *ingestionv1.Target, id string, eventTime time.Time, record []byte) bus.Event {
-	// Sized for these plus the CloudEvents and trace headers the bus adds.
+func newBatchHeaders(t *ingestionv1.Target, port *catalogview.Port) *batchHeaders {
 	// Every header is stored with every record, so only what a reader needs
-	// is here: the port is the subject's last token, and who wrote a load is
-	// in its lineage run.
-	h := make(nats.Header, 11)
-	h[HeaderContractVersion] = bh.version
-	if bh.object != nil {
-		h[HeaderSchemaObject] = bh.object
+	// is here: the domain, product and port are the subject's tokens (so no
+	// ce-subject either), and who wrote a load is in its lineage run.
+	h := nats.Header{HeaderContractVersion: {port.Contract.GetVersion()}}
+	if t.GetSchemaObject() != "" {
+		h[HeaderSchemaObject] = []string{t.GetSchemaObject()}
 	}
+	return &batchHeaders{extra: h}
+}
+
+func dataEvent(t *ingestionv1.Target, port *catalogview.Port, id string, eventTime time.Time, record []byte) bus.Event {
+	return newBatchHeaders(t, port).event(id, eventTime, record)
+}
+
+func (bh *batchHeaders) event(id string, eventTime time.Time, record []byte) bus.Event {
 	return bus.Event{
 		ID:          id,
 		Type:        dataEventType,
-		Subject:     t.GetDomain() + "/" + t.GetProduct(),
 		Time:        eventTime,
 		ContentType: bus.ContentTypeJSON,
 		Data:        record,
-		Headers:     h,
+		Headers:     bh.extra,
 	}
 }
 

@@ -253,7 +253,7 @@ func (s *Service) replayOne(ctx context.Context, rec *ingestionv1.QuarantinedRec
 		res.Outcome, res.Error = ingestionv1.Outcome_OUTCOME_ERROR, err.Error()
 		return res
 	}
-	ev := dataEvent(t, port, rec.GetMessageId(), eventTime, vr.Record, rec.GetPrincipal())
+	ev := dataEvent(t, port, rec.GetMessageId(), eventTime, vr.Record)
 	ack, err := s.bus.Publish(ctx, port.GetSubject(), ev)
 	if err != nil {
 		if rerr := s.ledger.Release(context.WithoutCancel(ctx), t.Domain, t.Product, rec.GetSequence()); rerr != nil {
