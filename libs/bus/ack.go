@@ -23,8 +23,9 @@ type pubAck struct {
 // directly; anything else (an error, a "domain", fields of newer servers)
 // goes through encoding/json. A server error comes back as its
 // *jetstream.APIError.
-func parseAck(data []byte) (Ack, error) {
-	if a, ok := parseCommonAck(data); ok {
+// stream is a likely stream name, returned instead of a copy when it matches.
+func parseAck(data []byte, stream string) (Ack, error) {
+	if a, ok := parseCommonAck(data, stream); ok {
 		return a, nil
 	}
 	var pa pubAck
@@ -49,7 +50,7 @@ var (
 // parseCommonAck reads {"stream":"S","seq":N} and
 // {"stream":"S","seq":N,"duplicate":true} exactly; ok is false for any
 // other input.
-func parseCommonAck(data []byte) (a Ack, ok bool) {
+func parseCommonAck(data []byte, stream string) (a Ack, ok bool) {
 	rest, ok := bytes.CutPrefix(data, ackStream)
 	if !ok {
 		return Ack{}, false
@@ -58,7 +59,9 @@ func parseCommonAck(data []byte) (a Ack, ok bool) {
 	if end <= 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
 		return Ack{}, false
 	}
-	a.Stream = string(rest[:end])
+	if a.Stream = stream; string(rest[:end]) != stream {
+		a.Stream = string(rest[:end])
+	}
 	if rest, ok = bytes.CutPrefix(rest[end:], ackSeq); !ok {
 		return Ack{}, false
 	}

@@ -55,12 +55,16 @@ func (b *Bus) PublishBatch(ctx context.Context, batch []Outgoing) ([]Result, err
 	vals := values{}
 	h := make(nats.Header, 12)
 	msg := &nats.Msg{Header: h}
+	var checked string // the last subject found valid: a batch mostly has one
 	for i, o := range batch {
 		if i%64 == 0 && ctx.Err() != nil {
 			break // the rest fail below, unpublished
 		}
 		clear(h)
-		m, ev, err := b.messageWith(ctx, o.Subject, o.Event, vals, h)
+		m, ev, err := b.messageWith(ctx, o.Subject, o.Event, vals, h, o.Subject == checked)
+		if err == nil {
+			checked = o.Subject
+		}
 		if err == nil {
 			msg.Subject, msg.Data, msg.Reply = m.Subject, m.Data, p.reply(i)
 			err = b.nc.PublishMsg(msg)
@@ -111,6 +115,9 @@ func (b *Bus) ackRouter() (*ackRouter, error) {
 type ackRouter struct {
 	prefix string
 	sub    *nats.Subscription
+	// lastStream is the stream of the last ack, whose name the next ack
+	// most likely repeats (only handle, called serially, uses it).
+	lastStream string
 
 	mu      sync.Mutex
 	next    uint64
@@ -185,10 +192,11 @@ func (r *ackRouter) handle(m *nats.Msg) {
 	var res ackResult
 	if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
 		res.Err = fmt.Errorf("bus: publish: %w", jetstream.ErrNoStreamResponse)
-	} else if ack, err := parseAck(m.Data); err != nil {
+	} else if ack, err := parseAck(m.Data, r.lastStream); err != nil {
 		res.Err = fmt.Errorf("bus: publish: %w", err)
 	} else {
 		res.Ack, res.acked = ack, true
+		r.lastStream = ack.Stream
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -169,7 +169,7 @@ func TestParseAck(t *testing.T) {
 		{in: `{"seq":1}`, wantErr: "names no stream"},
 		{in: ``, wantErr: "invalid JetStream publish ack"},
 	} {
-		got, err := parseAck([]byte(tc.in))
+		got, err := parseAck([]byte(tc.in), "S")
 		if tc.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("parseAck(%s) = %+v, %v; want error containing %q", tc.in, got, err, tc.wantErr)
@@ -181,7 +181,7 @@ func TestParseAck(t *testing.T) {
 		}
 	}
 	var apiErr *jetstream.APIError
-	if _, err := parseAck([]byte(`{"error":{"code":400,"err_code":10060,"description":"expected stream does not match"}}`)); !errors.As(err, &apiErr) || apiErr.ErrorCode != 10060 {
+	if _, err := parseAck([]byte(`{"error":{"code":400,"err_code":10060,"description":"expected stream does not match"}}`), ""); !errors.As(err, &apiErr) || apiErr.ErrorCode != 10060 {
 		t.Errorf("server error: %v, want a *jetstream.APIError with err_code 10060", err)
 	}
 }
@@ -189,7 +189,7 @@ func TestParseAck(t *testing.T) {
 func BenchmarkParseAck(b *testing.B) {
 	in := []byte(`{"stream":"DATA_SALES","seq":123456789}`)
 	for b.Loop() {
-		if _, err := parseAck(in); err != nil {
+		if _, err := parseAck(in, "DATA_SALES"); err != nil {
 			b.Fatal(err)
 		}
 	}

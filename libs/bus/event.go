@@ -149,13 +149,16 @@ func (v values) get(s string) []string {
 
 // message builds the NATS message for ev on subject.
 func (b *Bus) message(ctx context.Context, subject string, ev Event) (*nats.Msg, Event, error) {
-	return b.messageWith(ctx, subject, ev, nil, nil)
+	return b.messageWith(ctx, subject, ev, nil, nil, false)
 }
 
 // messageWith is message sharing repeated header values through vals.
-func (b *Bus) messageWith(ctx context.Context, subject string, ev Event, vals values, h nats.Header) (*nats.Msg, Event, error) {
-	if err := validateSubject(subject, false); err != nil {
-		return nil, ev, err
+// subjectOK skips checking a subject the caller already found valid.
+func (b *Bus) messageWith(ctx context.Context, subject string, ev Event, vals values, h nats.Header, subjectOK bool) (*nats.Msg, Event, error) {
+	if !subjectOK {
+		if err := validateSubject(subject, false); err != nil {
+			return nil, ev, err
+		}
 	}
 	if ev.Type == "" {
 		return nil, ev, fmt.Errorf("bus: publish to %s: event Type (ce-type) is required", subject)

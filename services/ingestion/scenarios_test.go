@@ -4,14 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/aifactory/aifactory/libs/bus/bustest"
-	"github.com/aifactory/aifactory/libs/store/storetest"
-	"github.com/aifactory/aifactory/services/ingestion"
-	batchresults "github.com/aifactory/aifactory/services/ingestion/results"
 	"io"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/aifactory/aifactory/libs/bus/bustest"
+	"github.com/aifactory/aifactory/libs/store/storetest"
+	"github.com/aifactory/aifactory/services/ingestion"
+	batchresults "github.com/aifactory/aifactory/services/ingestion/results"
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
@@ -91,6 +92,16 @@ func TestIngestValidatesStoresAndQuarantines(t *testing.T) {
 		if ev.Headers.Get("aifactory-contract-version") != "1.0.0" || ev.Type != "aifactory.data.v1.Record" ||
 			!ev.Time.Equal(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)) || msg.Header.Get(jetstream.MsgIDHeader) != batchresults.Expand(resp.GetRecords())[4].GetMessageId() {
 			t.Fatalf("stored event = %+v", ev)
+		}
+		// Exactly the documented headers (docs/ingestion.md): each is stored
+		// with every record.
+		var keys []string
+		for k := range msg.Header {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		if want := []string{"Nats-Msg-Id", "aifactory-contract-version", "ce-id", "ce-source", "ce-specversion", "ce-time", "ce-type"}; !slices.Equal(keys, want) {
+			t.Errorf("stored record's headers %q, want %q", keys, want)
 		}
 	})
 }

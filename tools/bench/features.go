@@ -106,7 +106,7 @@ func runFeatures(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	nats, err := startNATS(ctx, natsPath)
+	nats, err := startNATS(ctx, natsPath, false)
 	if err != nil {
 		return err
 	}

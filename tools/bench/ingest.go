@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +17,8 @@ type ingestRun struct {
 	records             int64
 	ours, floor         phaseResult
 	natsOurs, natsFloor int64 // peak RSS of each phase's nats-server
+	// ratios are the throughput ratios of every round, in the order run.
+	ratios []float64
 }
 
 // runIngest is the ingest benchmark: ~256-byte JSON records valid against a
@@ -36,34 +40,15 @@ func runIngest(ctx context.Context, o options) error {
 	}
 	var runs []ingestRun
 	for _, n := range o.recordsList {
-		r := ingestRun{records: n}
-		p := phaseParams{Records: n, Batch: o.batch, Inflight: o.inflight, RecordSize: o.recordSize, Seed: o.seed}
-
-		p.Phase = "ingest-floor"
-		logf("ingest: floor, %d records (raw JetStream PublishMsgAsync, nats-server %s)", n, version)
-		if r.floor, r.natsFloor, err = ingestPhase(ctx, path, p); err != nil {
-			return err
-		}
-		p.Phase = "ingest-ours"
-		if o.cpuProfile != "" {
-			p.CPUProfile = o.cpuProfile
-			if len(o.recordsList) > 1 {
-				p.CPUProfile += "." + strconv.FormatInt(n, 10)
-			}
-			if p.CPUProfile, err = filepath.Abs(p.CPUProfile); err != nil {
+		var rounds []ingestRun
+		for round := 1; round <= o.rounds; round++ {
+			r, err := ingestRound(ctx, o, path, version, n, round)
+			if err != nil {
 				return err
 			}
+			rounds = append(rounds, r)
 		}
-		logf("ingest: ours, %d records (gRPC IngestStream → validate → JetStream)", n)
-		if r.ours, r.natsOurs, err = ingestPhase(ctx, path, p); err != nil {
-			return err
-		}
-		if p.CPUProfile != "" {
-			logf("ingest: CPU profile of the ours phase in %s (go tool pprof -top %s)", p.CPUProfile, p.CPUProfile)
-		}
-		if r.ours.Duplicates != r.floor.Duplicates {
-			logf("warning: DATA_BENCH dedup window differs: ours %s, floor %s", r.ours.Duplicates, r.floor.Duplicates)
-		}
+		r := medianRound(rounds)
 		printIngest(os.Stdout, r, o)
 		runs = append(runs, r)
 	}
@@ -71,17 +56,87 @@ func runIngest(ctx context.Context, o options) error {
 	return nil
 }
 
+// ingestRound runs the floor then ours once for n records.
+func ingestRound(ctx context.Context, o options, path, version string, n int64, round int) (ingestRun, error) {
+	r := ingestRun{records: n}
+	p := phaseParams{Records: n, Batch: o.batch, Inflight: o.inflight, RecordSize: o.recordSize, Seed: o.seed}
+	of := ""
+	if o.rounds > 1 {
+		of = fmt.Sprintf(" (round %d of %d)", round, o.rounds)
+	}
+	var err error
+	p.Phase = "ingest-floor"
+	logf("ingest: floor, %d records (raw JetStream PublishMsgAsync, nats-server %s)%s", n, version, of)
+	if r.floor, r.natsFloor, err = ingestPhase(ctx, path, p, o.natsProfile); err != nil {
+		return r, err
+	}
+	p.Phase = "ingest-ours"
+	if o.cpuProfile != "" {
+		p.CPUProfile = o.cpuProfile
+		if len(o.recordsList) > 1 {
+			p.CPUProfile += "." + strconv.FormatInt(n, 10)
+		}
+		if o.rounds > 1 {
+			p.CPUProfile += "." + strconv.Itoa(round)
+		}
+		if p.CPUProfile, err = filepath.Abs(p.CPUProfile); err != nil {
+			return r, err
+		}
+	}
+	logf("ingest: ours, %d records (gRPC IngestStream → validate → JetStream)%s", n, of)
+	if r.ours, r.natsOurs, err = ingestPhase(ctx, path, p, o.natsProfile); err != nil {
+		return r, err
+	}
+	if p.CPUProfile != "" {
+		logf("ingest: CPU profile of the ours phase in %s (go tool pprof -top %s)", p.CPUProfile, p.CPUProfile)
+	}
+	if r.ours.Duplicates != r.floor.Duplicates {
+		logf("warning: DATA_BENCH dedup window differs: ours %s, floor %s", r.ours.Duplicates, r.floor.Duplicates)
+	}
+	r.ratios = []float64{r.throughputRatio()}
+	logf("ingest: %d records%s: ours %.0f msgs/s, floor %.0f msgs/s, ratio %.2f", n, of, r.ours.MsgsPerSec(), r.floor.MsgsPerSec(), r.ratios[0])
+	return r, nil
+}
+
+// medianRound is the round with the median throughput ratio (the lower
+// middle of an even count), carrying every round's ratio and the highest
+// peak RSS of all rounds. On a shared machine one phase can be slowed by a
+// neighbour; each round pairs a floor with the ours run right after it.
+func medianRound(rounds []ingestRun) ingestRun {
+	sorted := slices.Clone(rounds)
+	slices.SortFunc(sorted, func(a, b ingestRun) int { return cmp.Compare(a.throughputRatio(), b.throughputRatio()) })
+	m := sorted[(len(sorted)-1)/2]
+	m.ratios = nil
+	for _, r := range rounds {
+		m.ratios = append(m.ratios, r.throughputRatio())
+		m.ours.PeakRSS = max(m.ours.PeakRSS, r.ours.PeakRSS)
+		m.floor.PeakRSS = max(m.floor.PeakRSS, r.floor.PeakRSS)
+		m.natsOurs, m.natsFloor = max(m.natsOurs, r.natsOurs), max(m.natsFloor, r.natsFloor)
+	}
+	return m
+}
+
+func (r ingestRun) throughputRatio() float64 { return ratio(r.ours.MsgsPerSec(), r.floor.MsgsPerSec()) }
+
 // ingestPhase runs one phase against a fresh nats-server and checks that
 // the data stream holds exactly the records written. It returns the
 // server's peak RSS too.
-func ingestPhase(ctx context.Context, natsPath string, p phaseParams) (phaseResult, int64, error) {
-	srv, err := startNATS(ctx, natsPath)
+// With profile set, it writes a CPU profile of the server too.
+func ingestPhase(ctx context.Context, natsPath string, p phaseParams, profile string) (phaseResult, int64, error) {
+	srv, err := startNATS(ctx, natsPath, profile != "")
 	if err != nil {
 		return phaseResult{}, 0, err
 	}
 	defer srv.Stop()
 	p.NATSURL = srv.URL
 	natsCPU := srv.cpuWindow()
+	if profile != "" {
+		file, err := filepath.Abs(fmt.Sprintf("%s.%s.%d", profile, p.Phase, p.Records))
+		if err != nil {
+			return phaseResult{}, 0, err
+		}
+		defer srv.profileCPU(ctx, 8*time.Second, file)()
+	}
 	r, err := runChild(ctx, p)
 	if err != nil {
 		return phaseResult{}, 0, err
@@ -100,8 +155,12 @@ func ingestPhase(ctx context.Context, natsPath string, p phaseParams) (phaseResu
 // printIngest prints the RESULT lines of one size.
 func printIngest(w *os.File, r ingestRun, o options) {
 	common := fmt.Sprintf("records=%d batch=%d inflight=%d record_size=%d", r.records, o.batch, o.inflight, o.recordSize)
-	fmt.Fprintf(w, "RESULT ingest ours=%.0fmsgs/s floor=%.0fmsgs/s ratio=%.2f %s p50_ours=%.2fms p50_floor=%.2fms p99_ours=%.2fms p99_floor=%.2fms rss_ours=%.1fMiB rss_floor=%.1fMiB\n",
-		r.ours.MsgsPerSec(), r.floor.MsgsPerSec(), ratio(r.ours.MsgsPerSec(), r.floor.MsgsPerSec()), common,
+	var rs []string
+	for _, x := range r.ratios {
+		rs = append(rs, fmt.Sprintf("%.2f", x))
+	}
+	fmt.Fprintf(w, "RESULT ingest ours=%.0fmsgs/s floor=%.0fmsgs/s ratio=%.2f %s rounds=%d round_ratios=%s p50_ours=%.2fms p50_floor=%.2fms p99_ours=%.2fms p99_floor=%.2fms rss_ours=%.1fMiB rss_floor=%.1fMiB\n",
+		r.ours.MsgsPerSec(), r.floor.MsgsPerSec(), ratio(r.ours.MsgsPerSec(), r.floor.MsgsPerSec()), common, len(r.ratios), strings.Join(rs, ","),
 		ms(r.ours.P50), ms(r.floor.P50), ms(r.ours.P99), ms(r.floor.P99), mib(r.ours.PeakRSS), mib(r.floor.PeakRSS))
 	fmt.Fprintf(w, "RESULT ingest-p50 ours=%.2fms floor=%.2fms ratio=%.2f %s batches=%d\n",
 		ms(r.ours.P50), ms(r.floor.P50), ratio(ms(r.ours.P50), ms(r.floor.P50)), common, r.ours.Batches)

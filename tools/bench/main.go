@@ -51,6 +51,8 @@ type options struct {
 	seed        uint64
 	natsServer  string
 	cpuProfile  string
+	natsProfile string
+	rounds      int
 }
 
 func main() {
@@ -80,6 +82,8 @@ func run(ctx context.Context, args []string) error {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the record generator")
 	fs.StringVar(&o.natsServer, "nats-server", "", "nats-server binary (default: <repo>/.tools/bin/nats-server, installed at "+natsServerVersion+" when missing)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the ours phase's measured loop to this file (with --records-list: one per size, suffixed .<records>)")
+	fs.IntVar(&o.rounds, "rounds", 3, "ingest: floor-then-ours rounds per size; the RESULT is the round with the median ratio (every round's ratio is listed)")
+	fs.StringVar(&o.natsProfile, "nats-cpuprofile", "", "ingest: write a CPU profile of nats-server during each phase to this file, suffixed .<phase>.<records> (the first 8 s of the phase)")
 	registerFeatureFlags(fs)
 	registerPITFlags(fs)
 	fs.Usage = func() {
@@ -160,6 +164,8 @@ func (o *options) validate() error {
 		return errors.New("--records must be positive")
 	case o.batch <= 0 || o.batch > 10_000:
 		return errors.New("--batch must be 1..10000 (ingestion's per-batch limit)")
+	case o.rounds <= 0:
+		return errors.New("--rounds must be positive")
 	case o.inflight <= 0:
 		return errors.New("--inflight must be positive")
 	case o.recordSize <= 0 || o.recordSize > 1<<20:

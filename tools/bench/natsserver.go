@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,7 +79,9 @@ func natsVersion(ctx context.Context, path string) (string, error) {
 // natsServer is a nats-server process with JetStream in file storage in a
 // temporary directory of its own.
 type natsServer struct {
-	URL  string
+	URL string
+	// ProfileURL serves the server's pprof (when started with profiling).
+	ProfileURL string
 	cmd  *exec.Cmd
 	dir  string
 	done chan struct{}
@@ -85,7 +89,7 @@ type natsServer struct {
 
 // startNATS starts the server at path on a free loopback port with a fresh
 // store directory and waits until it accepts connections. Stop it with Stop.
-func startNATS(ctx context.Context, path string) (_ *natsServer, err error) {
+func startNATS(ctx context.Context, path string, profile bool) (_ *natsServer, err error) {
 	dir, err := os.MkdirTemp("", "aifactory-bench-nats-")
 	if err != nil {
 		return nil, err
@@ -102,7 +106,17 @@ func startNATS(ctx context.Context, path string) (_ *natsServer, err error) {
 	}
 	defer logFile.Close() // the child has its own descriptor
 	s := &natsServer{URL: "nats://127.0.0.1:" + strconv.Itoa(port), dir: dir, done: make(chan struct{})}
-	s.cmd = exec.Command(path, "-js", "-sd", filepath.Join(dir, "store"), "-a", "127.0.0.1", "-p", strconv.Itoa(port))
+	args := []string{"-js", "-sd", filepath.Join(dir, "store"), "-a", "127.0.0.1", "-p", strconv.Itoa(port)}
+	if profile {
+		pport, err := freePort()
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		args = append(args, "-profile", strconv.Itoa(pport))
+		s.ProfileURL = "http://127.0.0.1:" + strconv.Itoa(pport) + "/debug/pprof/profile"
+	}
+	s.cmd = exec.Command(path, args...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.cmd.SysProcAttr = childProcAttr()
 	if err := s.cmd.Start(); err != nil {
@@ -169,6 +183,40 @@ func (s *natsServer) cpuWindow() func() time.Duration {
 		}
 		return d - start
 	}
+}
+
+// profileCPU writes a CPU profile of the server over the next d to file;
+// the returned function waits for it and reports failures as warnings.
+func (s *natsServer) profileCPU(ctx context.Context, d time.Duration, file string) func() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		url := fmt.Sprintf("%s?seconds=%d", s.ProfileURL, int(d.Seconds()))
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			logf("warning: nats-server profile: %v", err)
+			return
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			logf("warning: nats-server profile: %v", err)
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("%s: %s", url, resp.Status)
+		}
+		if err == nil {
+			err = os.WriteFile(file, b, 0o644)
+		}
+		if err != nil {
+			logf("warning: nats-server profile: %v", err)
+			return
+		}
+		logf("nats-server CPU profile in %s", file)
+	}()
+	return func() { <-done }
 }
 
 // Stop kills the server, waits for it to exit and removes its store.

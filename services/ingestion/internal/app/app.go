@@ -445,14 +445,16 @@ func dataEvent(t *ingestionv1.Target, port *catalogview.Port, id string, eventTi
 	return newBatchHeaders(t, port).event(id, eventTime, record)
 }
 
+// event is a data record's event. It carries no content-type either
+// (datacontenttype is optional in CloudEvents): a data record is always a
+// JSON object, as docs/ingestion.md states.
 func (bh *batchHeaders) event(id string, eventTime time.Time, record []byte) bus.Event {
 	return bus.Event{
-		ID:          id,
-		Type:        dataEventType,
-		Time:        eventTime,
-		ContentType: bus.ContentTypeJSON,
-		Data:        record,
-		Headers:     bh.extra,
+		ID:      id,
+		Type:    dataEventType,
+		Time:    eventTime,
+		Data:    record,
+		Headers: bh.extra,
 	}
 }
 
