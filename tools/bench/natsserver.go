@@ -82,9 +82,9 @@ type natsServer struct {
 	URL string
 	// ProfileURL serves the server's pprof (when started with profiling).
 	ProfileURL string
-	cmd  *exec.Cmd
-	dir  string
-	done chan struct{}
+	cmd        *exec.Cmd
+	dir        string
+	done       chan struct{}
 }
 
 // startNATS starts the server at path on a free loopback port with a fresh
