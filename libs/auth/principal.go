@@ -60,3 +60,9 @@ type AuthenticatorFunc func(ctx context.Context, token string) (Principal, error
 func (f AuthenticatorFunc) Authenticate(ctx context.Context, token string) (Principal, error) {
 	return f(ctx, token)
 }
+
+// clone copies p's slices, so a caller may change what it was given.
+func (p Principal) clone() Principal {
+	p.Domains, p.Roles = slices.Clone(p.Domains), slices.Clone(p.Roles)
+	return p
+}

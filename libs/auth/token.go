@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -58,6 +59,7 @@ type claims struct {
 type Signer struct {
 	secret []byte
 	now    func() time.Time
+	cache  tokenCache
 }
 
 // NewSigner returns a Signer keyed with secret, which must be at least
@@ -99,56 +101,114 @@ func (s *Signer) Issue(p Principal, ttl time.Duration) (string, error) {
 // order, and returns the principal it was issued to. Claims are only decoded
 // after the signature has been checked in constant time.
 func (s *Signer) Verify(token string) (Principal, error) {
-	if token == "" {
-		return Principal{}, fmt.Errorf("%w: empty", ErrMalformed)
-	}
-	if len(token) > maxTokenLen {
-		return Principal{}, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, maxTokenLen)
-	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return Principal{}, fmt.Errorf("%w: want 3 dot-separated parts, got %d", ErrMalformed, len(parts))
-	}
-	var h header
-	if err := decodePart(parts[0], &h); err != nil {
-		return Principal{}, fmt.Errorf("%w: header: %w", ErrMalformed, err)
-	}
-	if h.Alg != "HS256" {
-		return Principal{}, fmt.Errorf("%w: %q (only HS256 is accepted)", ErrAlgorithm, h.Alg)
-	}
-	if h.Typ != "" && !strings.EqualFold(h.Typ, "JWT") {
-		return Principal{}, fmt.Errorf("%w: typ %q is not JWT", ErrMalformed, h.Typ)
-	}
-	sig, err := b64.DecodeString(parts[2])
+	c, err := s.verify(token)
 	if err != nil {
-		return Principal{}, fmt.Errorf("%w: signature: %w", ErrMalformed, err)
-	}
-	if !hmac.Equal(sig, s.sign(token[:len(parts[0])+1+len(parts[1])])) {
-		return Principal{}, ErrSignature
-	}
-	var c claims
-	if err := decodePart(parts[1], &c); err != nil {
-		return Principal{}, fmt.Errorf("%w: claims: %w", ErrMalformed, err)
-	}
-	if c.Iss != TokenIssuer {
-		return Principal{}, fmt.Errorf("%w: issuer %q, want %q", ErrClaims, c.Iss, TokenIssuer)
-	}
-	if c.Sub == "" {
-		return Principal{}, fmt.Errorf("%w: no subject", ErrClaims)
-	}
-	now := s.now()
-	if c.Iat > now.Add(clockSkew).Unix() {
-		return Principal{}, fmt.Errorf("%w: issued in the future (iat %d)", ErrClaims, c.Iat)
-	}
-	if c.Exp != 0 && now.Add(-clockSkew).Unix() >= c.Exp {
-		return Principal{}, fmt.Errorf("%w: expired at %s", ErrExpired, time.Unix(c.Exp, 0).UTC().Format(time.RFC3339))
+		return Principal{}, err
 	}
 	return Principal{Name: c.Sub, Domains: c.Domains, Roles: c.Roles}, nil
 }
 
-// Authenticate implements Authenticator with Verify.
+func (s *Signer) verify(token string) (claims, error) {
+	if token == "" {
+		return claims{}, fmt.Errorf("%w: empty", ErrMalformed)
+	}
+	if len(token) > maxTokenLen {
+		return claims{}, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, maxTokenLen)
+	}
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return claims{}, fmt.Errorf("%w: want 3 dot-separated parts, got %d", ErrMalformed, len(parts))
+	}
+	var h header
+	if err := decodePart(parts[0], &h); err != nil {
+		return claims{}, fmt.Errorf("%w: header: %w", ErrMalformed, err)
+	}
+	if h.Alg != "HS256" {
+		return claims{}, fmt.Errorf("%w: %q (only HS256 is accepted)", ErrAlgorithm, h.Alg)
+	}
+	if h.Typ != "" && !strings.EqualFold(h.Typ, "JWT") {
+		return claims{}, fmt.Errorf("%w: typ %q is not JWT", ErrMalformed, h.Typ)
+	}
+	sig, err := b64.DecodeString(parts[2])
+	if err != nil {
+		return claims{}, fmt.Errorf("%w: signature: %w", ErrMalformed, err)
+	}
+	if !hmac.Equal(sig, s.sign(token[:len(parts[0])+1+len(parts[1])])) {
+		return claims{}, ErrSignature
+	}
+	var c claims
+	if err := decodePart(parts[1], &c); err != nil {
+		return claims{}, fmt.Errorf("%w: claims: %w", ErrMalformed, err)
+	}
+	if c.Iss != TokenIssuer {
+		return claims{}, fmt.Errorf("%w: issuer %q, want %q", ErrClaims, c.Iss, TokenIssuer)
+	}
+	if c.Sub == "" {
+		return claims{}, fmt.Errorf("%w: no subject", ErrClaims)
+	}
+	now := s.now()
+	if c.Iat > now.Add(clockSkew).Unix() {
+		return claims{}, fmt.Errorf("%w: issued in the future (iat %d)", ErrClaims, c.Iat)
+	}
+	if c.Exp != 0 && now.Add(-clockSkew).Unix() >= c.Exp {
+		return claims{}, fmt.Errorf("%w: expired at %s", ErrExpired, time.Unix(c.Exp, 0).UTC().Format(time.RFC3339))
+	}
+	return c, nil
+}
+
+// Authenticate implements Authenticator with Verify. A client sends the same
+// token with every call, so tokens that verified are remembered until they
+// expire (see tokenCache): the answer is Verify's, without its signature
+// check and claim decoding on every call.
 func (s *Signer) Authenticate(_ context.Context, token string) (Principal, error) {
-	return s.Verify(token)
+	now := s.now()
+	if p, ok := s.cache.get(token, now); ok {
+		return p, nil
+	}
+	c, err := s.verify(token)
+	if err != nil {
+		return Principal{}, err
+	}
+	p := Principal{Name: c.Sub, Domains: c.Domains, Roles: c.Roles}
+	s.cache.put(token, p, c.Exp)
+	return p.clone(), nil
+}
+
+// tokenCacheSize bounds the verified tokens a Signer remembers; when full,
+// it forgets them all (they are verified again on their next use). Only
+// tokens with a valid signature get in, so its memory is bounded by what
+// the platform issued, at most tokenCacheSize × maxTokenLen.
+const tokenCacheSize = 4096
+
+// tokenCache remembers tokens that passed Verify. A token's verdict only
+// changes with time, through its expiry, which get checks as Verify does.
+type tokenCache struct {
+	mu sync.RWMutex
+	m  map[string]verifiedToken
+}
+
+type verifiedToken struct {
+	p   Principal
+	exp int64 // claims.Exp: 0 never expires
+}
+
+func (c *tokenCache) get(token string, now time.Time) (Principal, bool) {
+	c.mu.RLock()
+	v, ok := c.m[token]
+	c.mu.RUnlock()
+	if !ok || (v.exp != 0 && now.Add(-clockSkew).Unix() >= v.exp) {
+		return Principal{}, false // expired: Verify says why
+	}
+	return v.p.clone(), true
+}
+
+func (c *tokenCache) put(token string, p Principal, exp int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= tokenCacheSize {
+		c.m = make(map[string]verifiedToken)
+	}
+	c.m[token] = verifiedToken{p: p, exp: exp}
 }
 
 func (s *Signer) sign(signed string) []byte {

@@ -252,3 +252,72 @@ func mustDecode(t *testing.T, s string) string {
 	}
 	return string(b)
 }
+
+// A remembered token answers as Verify would: the same principal, a copy
+// the caller may change, and an expiry error once it expires.
+func TestAuthenticateRemembersUntilExpiry(t *testing.T) {
+	s := newTestSigner(t, testSecret)
+	now := time.Now()
+	s.now = func() time.Time { return now }
+	tok, err := s.Issue(Principal{Name: "alice", Domains: []string{"sales"}, Roles: []string{RoleAdmin}}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	first, err := s.Authenticate(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Domains[0] = "changed by the caller"
+	again, err := s.Authenticate(ctx, tok)
+	if err != nil || again.Name != "alice" || !again.InDomain("sales") || !again.IsAdmin() {
+		t.Fatalf("second Authenticate = %+v, %v; want alice of sales, admin", again, err)
+	}
+	if len(s.cache.m) != 1 {
+		t.Fatalf("cache holds %d tokens, want 1", len(s.cache.m))
+	}
+	// Past expiry (and the clock skew), the cached token is refused as
+	// Verify refuses it.
+	now = now.Add(time.Minute + clockSkew)
+	if _, err := s.Authenticate(ctx, tok); !errors.Is(err, ErrExpired) {
+		t.Fatalf("expired token: %v, want ErrExpired", err)
+	}
+	// A bad token is never remembered; a full cache starts over.
+	if _, err := s.Authenticate(ctx, tok+"x"); err == nil {
+		t.Fatal("tampered token accepted")
+	}
+	for i := range tokenCacheSize + 1 {
+		tok, err := s.Issue(Principal{Name: "p" + strconv.Itoa(i)}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Authenticate(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(s.cache.m); n == 0 || n > tokenCacheSize {
+		t.Fatalf("cache holds %d tokens, want 1..%d", n, tokenCacheSize)
+	}
+}
+
+func BenchmarkAuthenticate(b *testing.B) {
+	s := newTestSigner(b, testSecret)
+	tok, err := s.Issue(Principal{Name: "alice", Domains: []string{"sales"}}, time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("verify", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Verify(tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("remembered", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Authenticate(context.Background(), tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -9,6 +9,16 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 )
 
+// HTTP/2 flow-control windows of the platform's servers and clients. Fixed
+// windows this large turn off gRPC's bandwidth-delay estimation, whose pings
+// and window updates cost a goroutine wake-up on the far side of many small
+// calls (measured: the online feature read's p50 on 2 cores), and let a
+// stream of large ingestion batches run without waiting for credit.
+const (
+	StreamWindow = 4 << 20
+	ConnWindow   = 16 << 20
+)
+
 // Dial returns a client connection to addr that traces every call and sends
 // "authorization: Bearer <token>" with the token tokenSource returns at call
 // time (nil or an empty token: no header). The connection is lazy, as with
@@ -18,6 +28,8 @@ func Dial(addr string, tokenSource func() string, extra ...grpc.DialOption) (*gr
 	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+		grpc.WithInitialWindowSize(StreamWindow),
+		grpc.WithInitialConnWindowSize(ConnWindow),
 	}
 	if tokenSource != nil {
 		opts = append(opts, grpc.WithPerRPCCredentials(bearer(tokenSource)))

@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -148,6 +149,13 @@ func New(opts Options) (*Server, error) {
 	}
 
 	serverOpts := append([]grpc.ServerOption{
+		// Calls run on a pool of goroutines whose stacks have already grown
+		// through the interceptors (a fresh goroutine per call copies its
+		// stack several times); when every worker is busy, as with long
+		// streams, a call gets its own goroutine as without the pool.
+		grpc.NumStreamWorkers(uint32(4 * runtime.GOMAXPROCS(0))),
+		grpc.InitialWindowSize(StreamWindow),
+		grpc.InitialConnWindowSize(ConnWindow),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.ChainUnaryInterceptor(s.observeUnary, s.recoverUnary, s.authUnary),
 		grpc.ChainStreamInterceptor(s.observeStream, s.recoverStream, s.authStream),
