@@ -237,7 +237,6 @@ func runFeaturesChild(ctx context.Context, raw json.RawMessage) (any, error) {
 		defer pprof.StopCPUProfile()
 	}
 
-
 	// Ours: apply the view (its consumer starts from the stream's first
 	// record) and wait until the consumer acknowledged the last one; the
 	// feature store acks a batch after the offline history and Redis hold it.
