@@ -2,6 +2,7 @@ package featurestore_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"strings"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	featurestorev1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/featurestore/v1"
@@ -120,6 +123,42 @@ func TestRetailerOnlineAndHistorical(t *testing.T) {
 			}
 			if st := c.GetStatuses()[1]; st != featurestorev1.FeatureStatus_FEATURE_STATUS_NOT_FOUND || !c.GetNulls()[1] {
 				t.Errorf("feature %d of B: %v, want NOT_FOUND and null", i, st)
+			}
+		}
+
+		// The same entities column-major answer the same; bad columns are
+		// refused with the field named.
+		byCols := &featurestorev1.GetOnlineFeaturesRequest{FeatureService: "churn_v1", EntityColumns: []*featurestorev1.JoinKeyColumn{
+			{Name: "customer_id", Strings: []string{custA, custB}}}}
+		rc, err := m.client("sam").GetOnlineFeatures(t.Context(), byCols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Values and statuses equal; days_since_last_order moves with the clock.
+		for i := range r.GetColumns() {
+			if i == 2 {
+				continue
+			}
+			if !proto.Equal(rc.GetColumns()[i], r.GetColumns()[i]) {
+				t.Errorf("column %d by entity_columns %v, by entities %v", i, rc.GetColumns()[i], r.GetColumns()[i])
+			}
+		}
+		for _, tc := range []struct {
+			req  *featurestorev1.GetOnlineFeaturesRequest
+			want string
+		}{
+			{&featurestorev1.GetOnlineFeaturesRequest{FeatureService: "churn_v1", Entities: req.GetEntities(), EntityColumns: byCols.GetEntityColumns()}, "not both"},
+			{&featurestorev1.GetOnlineFeaturesRequest{FeatureService: "churn_v1", EntityColumns: []*featurestorev1.JoinKeyColumn{
+				{Name: "customer_id", Strings: []string{custA}}, {Name: "region", Int64S: []int64{1, 2}}}}, "has 2 values"},
+			{&featurestorev1.GetOnlineFeaturesRequest{FeatureService: "churn_v1", EntityColumns: []*featurestorev1.JoinKeyColumn{
+				{Name: "customer_id", Strings: []string{custA}, Int64S: []int64{1}}}}, "not both or neither"},
+			{&featurestorev1.GetOnlineFeaturesRequest{FeatureService: "churn_v1", EntityColumns: []*featurestorev1.JoinKeyColumn{
+				{Name: "order_id", Strings: []string{custA}}}}, `join key "customer_id" of entity "customer" missing`},
+		} {
+			_, err := m.client("sam").GetOnlineFeatures(t.Context(), tc.req)
+			wantCode(t, err, codes.InvalidArgument)
+			if !strings.Contains(status.Convert(err).Message()+fmt.Sprint(status.Convert(err).Details()), tc.want) {
+				t.Errorf("error %v, want it to say %q", err, tc.want)
 			}
 		}
 

@@ -514,13 +514,12 @@ func fsOnline(ctx context.Context, fsc featurestorev1.FeatureStoreServiceClient,
 	idx := make([]int, n)
 	for it := range p.Warmup + p.Calls {
 		ents := make([]string, n)
-		rows := make([]*featurestorev1.EntityRow, n)
 		for k, e := range sampleDistinct(rnd, len(keys), idx, picked) {
 			ents[k] = keys[e]
-			rows[k] = &featurestorev1.EntityRow{JoinKeys: map[string]*featurestorev1.Value{
-				fsKey: {Kind: &featurestorev1.Value_StringValue{StringValue: keys[e]}}}}
 		}
-		req := &featurestorev1.GetOnlineFeaturesRequest{Features: refs, Entities: rows}
+		// Column-major entities, as a client reading many entities sends them.
+		req := &featurestorev1.GetOnlineFeaturesRequest{Features: refs,
+			EntityColumns: []*featurestorev1.JoinKeyColumn{{Name: fsKey, Strings: ents}}}
 
 		t0 := time.Now()
 		resp, err := fsc.GetOnlineFeatures(ctx, req)

@@ -60,8 +60,23 @@ func groupByView(refs []ref) []*viewRead {
 // entities in one online-store round trip.
 func (s *Service) GetOnlineFeatures(ctx context.Context, req *featurestorev1.GetOnlineFeaturesRequest) (*featurestorev1.GetOnlineFeaturesResponse, error) {
 	var v service.Violations
-	if n := len(req.GetEntities()); n == 0 || n > MaxOnlineEntities {
-		v.Add("entities", fmt.Sprintf("has %d entities; give 1 to %d", n, MaxOnlineEntities))
+	rows, cols := req.GetEntities(), req.GetEntityColumns()
+	n, field := len(rows), "entities"
+	var columns features.EntityColumns
+	if len(cols) > 0 {
+		if len(rows) > 0 {
+			v.Add("entity_columns", "give entities or entity_columns, not both")
+			return nil, v.Err()
+		}
+		var err error
+		if columns, n, err = features.NewEntityColumns(cols); err != nil {
+			v.Add("entity_columns", err.Error())
+			return nil, v.Err()
+		}
+		field = "entity_columns"
+	}
+	if n == 0 || n > MaxOnlineEntities {
+		v.Add(field, fmt.Sprintf("has %d entities; give 1 to %d", n, MaxOnlineEntities))
 		return nil, v.Err()
 	}
 	refs, err := s.resolveRefs(req.GetFeatureService(), req.GetFeatures())
@@ -76,10 +91,18 @@ func (s *Service) GetOnlineFeatures(ctx context.Context, req *featurestorev1.Get
 		owner [][2]int // reqs[i] belongs to (group, entity)
 	)
 	for gi, g := range groups {
-		for ei, row := range req.GetEntities() {
-			key, err := features.KeyFromRow(row.GetJoinKeys(), g.view.Entity)
+		for ei := range n {
+			var (
+				key string
+				err error
+			)
+			if columns != nil {
+				key, err = features.KeyFromColumns(columns, ei, g.view.Entity)
+			} else {
+				key, err = features.KeyFromRow(rows[ei].GetJoinKeys(), g.view.Entity)
+			}
 			if err != nil {
-				v.Add(fmt.Sprintf("entities[%d]", ei), err.Error())
+				v.Add(fmt.Sprintf("%s[%d]", field, ei), err.Error())
 				continue
 			}
 			rr := online.ReadRequest{View: g.view.Namespace(), Entity: key, Fields: g.fields}
@@ -100,7 +123,6 @@ func (s *Service) GetOnlineFeatures(ctx context.Context, req *featurestorev1.Get
 		}
 		return nil, service.Unavailable("read the online store", err)
 	}
-	n := len(req.GetEntities())
 	resp := &featurestorev1.GetOnlineFeaturesResponse{
 		FeatureNames: make([]string, len(refs)),
 		Columns:      make([]*featurestorev1.FeatureColumn, len(refs)),

@@ -333,18 +333,74 @@ func KeyString(v *featurestorev1.Value) (string, bool) { return ValueString(v) }
 // meet. Missing, null or unconvertible keys are errors; keys of other
 // entities in the row are ignored.
 func KeyFromRow(row map[string]*featurestorev1.Value, entity *featurestorev1.Entity) (string, error) {
+	return keyOf(entity, func(name string) (any, bool) {
+		v, ok := row[name]
+		if !ok || v.GetKind() == nil {
+			return nil, false
+		}
+		return valueRaw(v), true
+	})
+}
+
+// KeyFromColumns is KeyFromRow for entity i of column-major join keys (see
+// EntityColumns).
+func KeyFromColumns(cols EntityColumns, i int, entity *featurestorev1.Entity) (string, error) {
+	return keyOf(entity, func(name string) (any, bool) {
+		c, ok := cols[name]
+		switch {
+		case !ok:
+			return nil, false
+		case len(c.GetStrings()) > 0:
+			return c.GetStrings()[i], true
+		default:
+			return c.GetInt64S()[i], true
+		}
+	})
+}
+
+// EntityColumns are a request's join key columns by name.
+type EntityColumns map[string]*featurestorev1.JoinKeyColumn
+
+// NewEntityColumns checks column-major join keys and returns them by name
+// with the number of entities they hold: every column named once, with
+// values in exactly one of its arrays, all of the same length.
+func NewEntityColumns(cols []*featurestorev1.JoinKeyColumn) (EntityColumns, int, error) {
+	out := make(EntityColumns, len(cols))
+	n := -1
+	for _, c := range cols {
+		if c.GetName() == "" {
+			return nil, 0, errors.New("a column has no name")
+		}
+		if _, dup := out[c.GetName()]; dup {
+			return nil, 0, fmt.Errorf("join key %q has two columns", c.GetName())
+		}
+		ns, ni := len(c.GetStrings()), len(c.GetInt64S())
+		if (ns > 0) == (ni > 0) {
+			return nil, 0, fmt.Errorf("join key %q: give its values in strings or in int64s, not both or neither", c.GetName())
+		}
+		if n >= 0 && ns+ni != n {
+			return nil, 0, fmt.Errorf("join key %q has %d values, the other columns %d", c.GetName(), ns+ni, n)
+		}
+		n = ns + ni
+		out[c.GetName()] = c
+	}
+	return out, max(n, 0), nil
+}
+
+// keyOf encodes the entity key from the join key values get returns.
+func keyOf(entity *featurestorev1.Entity, get func(name string) (any, bool)) (string, error) {
 	if len(entity.GetJoinKeys()) == 0 {
 		return "", fmt.Errorf("entity %q has no join keys", entity.GetName())
 	}
 	keys := make([]string, len(entity.GetJoinKeys()))
 	for i, k := range entity.GetJoinKeys() {
-		v, ok := row[k.GetName()]
-		if !ok || v.GetKind() == nil {
+		raw, ok := get(k.GetName())
+		if !ok {
 			return "", fmt.Errorf("join key %q of entity %q missing or null", k.GetName(), entity.GetName())
 		}
-		s, ok := KeyString(Convert(valueRaw(v), k.GetType()))
+		s, ok := KeyString(Convert(raw, k.GetType()))
 		if !ok {
-			return "", fmt.Errorf("join key %q of entity %q: %v is not a valid %s", k.GetName(), entity.GetName(), valueRaw(v), typeName(k.GetType()))
+			return "", fmt.Errorf("join key %q of entity %q: %v is not a valid %s", k.GetName(), entity.GetName(), raw, typeName(k.GetType()))
 		}
 		keys[i] = s
 	}

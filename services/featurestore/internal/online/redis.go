@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -273,25 +274,32 @@ func (s *Redis) Read(ctx context.Context, reqs []ReadRequest) ([]ReadResult, err
 		return out, nil
 	}
 	pipe := s.c.Pipeline()
-	latest := make([]*redis.SliceCmd, len(reqs))
+	latest := make([]*redis.StringSliceCmd, len(reqs))
 	events := make([]*redis.StringSliceCmd, len(reqs))
 	nvals := 0
 	// Requests of one view usually share their Fields slice: build the
-	// HMGET field list (__ts first) once per distinct slice.
+	// HMGET arguments (__ts first) once per distinct slice. The reply is
+	// read as strings, not boxed one by one: a stored value is never empty
+	// (see valueAlloc.decode), so "" is a field the hash does not hold.
 	var (
 		lastFields []string
-		hmFields   []string
+		hmArgs     []any // "hmget", the key (per entity), __ts, fields…
 	)
 	for i := range reqs {
 		r := &reqs[i]
 		if r.wantsLatest() {
 			if len(r.Fields) == 0 || len(lastFields) != len(r.Fields) || &lastFields[0] != &r.Fields[0] {
-				hmFields = make([]string, 0, len(r.Fields)+1)
-				hmFields = append(hmFields, fieldTS)
-				hmFields = append(hmFields, r.Fields...)
+				hmArgs = make([]any, 0, len(r.Fields)+3)
+				hmArgs = append(hmArgs, "hmget", nil, fieldTS)
+				for _, f := range r.Fields {
+					hmArgs = append(hmArgs, f)
+				}
 				lastFields = r.Fields
 			}
-			latest[i] = pipe.HMGet(ctx, s.latestKey(r.View, r.Entity), hmFields...)
+			args := slices.Clone(hmArgs)
+			args[1] = s.latestKey(r.View, r.Entity)
+			latest[i] = redis.NewStringSliceCmd(ctx, args...)
+			_ = pipe.Process(ctx, latest[i]) // queued: errors come from Exec
 			nvals += len(r.Fields)
 		}
 		if r.WithEvents {
@@ -336,12 +344,12 @@ func (s *Redis) Read(ctx context.Context, reqs []ReadRequest) ([]ReadResult, err
 }
 
 // decodeLatest fills res from an HMGET reply of __ts followed by r.Fields.
-func decodeLatest(r *ReadRequest, vals []any, res *ReadResult, alloc *valueAlloc) error {
+func decodeLatest(r *ReadRequest, vals []string, res *ReadResult, alloc *valueAlloc) error {
 	if len(vals) != len(r.Fields)+1 {
 		return fmt.Errorf("online: read view %q entity %q: HMGET returned %d values for %d fields", r.View, r.Entity, len(vals), len(r.Fields)+1)
 	}
-	tsv, ok := vals[0].(string)
-	if !ok {
+	tsv := vals[0]
+	if tsv == "" {
 		return nil // not found (a hash always has __ts)
 	}
 	ts, err := strconv.ParseInt(tsv, 10, 64)
@@ -349,10 +357,9 @@ func decodeLatest(r *ReadRequest, vals []any, res *ReadResult, alloc *valueAlloc
 		return fmt.Errorf("online: read view %q entity %q: bad %s %q: %w", r.View, r.Entity, fieldTS, tsv, errCorrupt)
 	}
 	res.Found, res.EventTime = true, time.Unix(0, ts).UTC()
-	for j, raw := range vals[1:] {
-		sv, ok := raw.(string)
-		if !ok {
-			continue
+	for j, sv := range vals[1:] {
+		if sv == "" {
+			continue // not in the hash
 		}
 		v, err := alloc.decode(sv)
 		if err != nil {

@@ -1533,8 +1533,13 @@ type GetOnlineFeaturesRequest struct {
 	// A feature service name, or explicit "view:feature" references.
 	FeatureService string   `protobuf:"bytes,1,opt,name=feature_service,json=featureService,proto3" json:"feature_service,omitempty"`
 	Features       []string `protobuf:"bytes,2,rep,name=features,proto3" json:"features,omitempty"`
-	// At most 1000.
-	Entities      []*EntityRow `protobuf:"bytes,3,rep,name=entities,proto3" json:"entities,omitempty"`
+	// The entities, a row each; or entity_columns. At most 1000.
+	Entities []*EntityRow `protobuf:"bytes,3,rep,name=entities,proto3" json:"entities,omitempty"`
+	// The entities column-major, as Feast takes them: one column per join
+	// key, entry i of every column belonging to entity i. Cheaper to send and
+	// read than rows when there are many entities. Give entities or
+	// entity_columns, not both.
+	EntityColumns []*JoinKeyColumn `protobuf:"bytes,4,rep,name=entity_columns,json=entityColumns,proto3" json:"entity_columns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1590,6 +1595,77 @@ func (x *GetOnlineFeaturesRequest) GetEntities() []*EntityRow {
 	return nil
 }
 
+func (x *GetOnlineFeaturesRequest) GetEntityColumns() []*JoinKeyColumn {
+	if x != nil {
+		return x.EntityColumns
+	}
+	return nil
+}
+
+// JoinKeyColumn holds one join key's values for every requested entity, in
+// the packed array of its type: strings for STRING keys, int64s for INT64
+// keys (either is converted to the key's type when it is safe, as in
+// EntityRow).
+type JoinKeyColumn struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Strings       []string               `protobuf:"bytes,2,rep,name=strings,proto3" json:"strings,omitempty"`
+	Int64S        []int64                `protobuf:"varint,3,rep,packed,name=int64s,proto3" json:"int64s,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinKeyColumn) Reset() {
+	*x = JoinKeyColumn{}
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinKeyColumn) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinKeyColumn) ProtoMessage() {}
+
+func (x *JoinKeyColumn) ProtoReflect() protoreflect.Message {
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinKeyColumn.ProtoReflect.Descriptor instead.
+func (*JoinKeyColumn) Descriptor() ([]byte, []int) {
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *JoinKeyColumn) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *JoinKeyColumn) GetStrings() []string {
+	if x != nil {
+		return x.Strings
+	}
+	return nil
+}
+
+func (x *JoinKeyColumn) GetInt64S() []int64 {
+	if x != nil {
+		return x.Int64S
+	}
+	return nil
+}
+
 type FeatureVector struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One per requested feature, in the order of feature_names.
@@ -1605,7 +1681,7 @@ type FeatureVector struct {
 
 func (x *FeatureVector) Reset() {
 	*x = FeatureVector{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[22]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1617,7 +1693,7 @@ func (x *FeatureVector) String() string {
 func (*FeatureVector) ProtoMessage() {}
 
 func (x *FeatureVector) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[22]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1630,7 +1706,7 @@ func (x *FeatureVector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeatureVector.ProtoReflect.Descriptor instead.
 func (*FeatureVector) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{22}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *FeatureVector) GetValues() []*Value {
@@ -1667,7 +1743,7 @@ type GetOnlineFeaturesResponse struct {
 
 func (x *GetOnlineFeaturesResponse) Reset() {
 	*x = GetOnlineFeaturesResponse{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[23]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1679,7 +1755,7 @@ func (x *GetOnlineFeaturesResponse) String() string {
 func (*GetOnlineFeaturesResponse) ProtoMessage() {}
 
 func (x *GetOnlineFeaturesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[23]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1692,7 +1768,7 @@ func (x *GetOnlineFeaturesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOnlineFeaturesResponse.ProtoReflect.Descriptor instead.
 func (*GetOnlineFeaturesResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{23}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetOnlineFeaturesResponse) GetFeatureNames() []string {
@@ -1735,7 +1811,7 @@ type FeatureColumn struct {
 
 func (x *FeatureColumn) Reset() {
 	*x = FeatureColumn{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[24]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1747,7 +1823,7 @@ func (x *FeatureColumn) String() string {
 func (*FeatureColumn) ProtoMessage() {}
 
 func (x *FeatureColumn) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[24]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1760,7 +1836,7 @@ func (x *FeatureColumn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeatureColumn.ProtoReflect.Descriptor instead.
 func (*FeatureColumn) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{24}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *FeatureColumn) GetType() ValueType {
@@ -1840,7 +1916,7 @@ type HistoricalHeader struct {
 
 func (x *HistoricalHeader) Reset() {
 	*x = HistoricalHeader{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[25]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1852,7 +1928,7 @@ func (x *HistoricalHeader) String() string {
 func (*HistoricalHeader) ProtoMessage() {}
 
 func (x *HistoricalHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[25]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1865,7 +1941,7 @@ func (x *HistoricalHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoricalHeader.ProtoReflect.Descriptor instead.
 func (*HistoricalHeader) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{25}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *HistoricalHeader) GetFeatureService() string {
@@ -1902,7 +1978,7 @@ type HistoricalRow struct {
 
 func (x *HistoricalRow) Reset() {
 	*x = HistoricalRow{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[26]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1914,7 +1990,7 @@ func (x *HistoricalRow) String() string {
 func (*HistoricalRow) ProtoMessage() {}
 
 func (x *HistoricalRow) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[26]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1927,7 +2003,7 @@ func (x *HistoricalRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoricalRow.ProtoReflect.Descriptor instead.
 func (*HistoricalRow) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{26}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *HistoricalRow) GetJoinKeys() map[string]*Value {
@@ -1964,7 +2040,7 @@ type GetHistoricalFeaturesRequest struct {
 
 func (x *GetHistoricalFeaturesRequest) Reset() {
 	*x = GetHistoricalFeaturesRequest{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[27]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1976,7 +2052,7 @@ func (x *GetHistoricalFeaturesRequest) String() string {
 func (*GetHistoricalFeaturesRequest) ProtoMessage() {}
 
 func (x *GetHistoricalFeaturesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[27]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1989,7 +2065,7 @@ func (x *GetHistoricalFeaturesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHistoricalFeaturesRequest.ProtoReflect.Descriptor instead.
 func (*GetHistoricalFeaturesRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{27}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetHistoricalFeaturesRequest) GetMsg() isGetHistoricalFeaturesRequest_Msg {
@@ -2043,7 +2119,7 @@ type HistoricalRows struct {
 
 func (x *HistoricalRows) Reset() {
 	*x = HistoricalRows{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[28]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2055,7 +2131,7 @@ func (x *HistoricalRows) String() string {
 func (*HistoricalRows) ProtoMessage() {}
 
 func (x *HistoricalRows) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[28]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2068,7 +2144,7 @@ func (x *HistoricalRows) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoricalRows.ProtoReflect.Descriptor instead.
 func (*HistoricalRows) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{28}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *HistoricalRows) GetRows() []*HistoricalRow {
@@ -2090,7 +2166,7 @@ type JoinedRow struct {
 
 func (x *JoinedRow) Reset() {
 	*x = JoinedRow{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[29]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2102,7 +2178,7 @@ func (x *JoinedRow) String() string {
 func (*JoinedRow) ProtoMessage() {}
 
 func (x *JoinedRow) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[29]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2115,7 +2191,7 @@ func (x *JoinedRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinedRow.ProtoReflect.Descriptor instead.
 func (*JoinedRow) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{29}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *JoinedRow) GetIndex() int64 {
@@ -2150,7 +2226,7 @@ type GetHistoricalFeaturesResponse struct {
 
 func (x *GetHistoricalFeaturesResponse) Reset() {
 	*x = GetHistoricalFeaturesResponse{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[30]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2162,7 +2238,7 @@ func (x *GetHistoricalFeaturesResponse) String() string {
 func (*GetHistoricalFeaturesResponse) ProtoMessage() {}
 
 func (x *GetHistoricalFeaturesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[30]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2175,7 +2251,7 @@ func (x *GetHistoricalFeaturesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHistoricalFeaturesResponse.ProtoReflect.Descriptor instead.
 func (*GetHistoricalFeaturesResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{30}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetHistoricalFeaturesResponse) GetFeatureNames() []string {
@@ -2205,7 +2281,7 @@ type BackfillRequest struct {
 
 func (x *BackfillRequest) Reset() {
 	*x = BackfillRequest{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[31]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2217,7 +2293,7 @@ func (x *BackfillRequest) String() string {
 func (*BackfillRequest) ProtoMessage() {}
 
 func (x *BackfillRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[31]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2230,7 +2306,7 @@ func (x *BackfillRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackfillRequest.ProtoReflect.Descriptor instead.
 func (*BackfillRequest) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{31}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *BackfillRequest) GetFeatureView() string {
@@ -2268,7 +2344,7 @@ type BackfillResponse struct {
 
 func (x *BackfillResponse) Reset() {
 	*x = BackfillResponse{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[32]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2280,7 +2356,7 @@ func (x *BackfillResponse) String() string {
 func (*BackfillResponse) ProtoMessage() {}
 
 func (x *BackfillResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[32]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2293,7 +2369,7 @@ func (x *BackfillResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackfillResponse.ProtoReflect.Descriptor instead.
 func (*BackfillResponse) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{32}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *BackfillResponse) GetRead() int64 {
@@ -2351,7 +2427,7 @@ type FeatureViewChanged struct {
 
 func (x *FeatureViewChanged) Reset() {
 	*x = FeatureViewChanged{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[33]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2363,7 +2439,7 @@ func (x *FeatureViewChanged) String() string {
 func (*FeatureViewChanged) ProtoMessage() {}
 
 func (x *FeatureViewChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[33]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2376,7 +2452,7 @@ func (x *FeatureViewChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeatureViewChanged.ProtoReflect.Descriptor instead.
 func (*FeatureViewChanged) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{33}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *FeatureViewChanged) GetFeatureView() *FeatureView {
@@ -2403,7 +2479,7 @@ type EntityChanged struct {
 
 func (x *EntityChanged) Reset() {
 	*x = EntityChanged{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[34]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2415,7 +2491,7 @@ func (x *EntityChanged) String() string {
 func (*EntityChanged) ProtoMessage() {}
 
 func (x *EntityChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[34]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2428,7 +2504,7 @@ func (x *EntityChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntityChanged.ProtoReflect.Descriptor instead.
 func (*EntityChanged) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{34}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *EntityChanged) GetEntity() *Entity {
@@ -2455,7 +2531,7 @@ type FeatureServiceChanged struct {
 
 func (x *FeatureServiceChanged) Reset() {
 	*x = FeatureServiceChanged{}
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[35]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2467,7 +2543,7 @@ func (x *FeatureServiceChanged) String() string {
 func (*FeatureServiceChanged) ProtoMessage() {}
 
 func (x *FeatureServiceChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[35]
+	mi := &file_aifactory_featurestore_v1_featurestore_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2480,7 +2556,7 @@ func (x *FeatureServiceChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeatureServiceChanged.ProtoReflect.Descriptor instead.
 func (*FeatureServiceChanged) Descriptor() ([]byte, []int) {
-	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{35}
+	return file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *FeatureServiceChanged) GetFeatureService() *FeatureService {
@@ -2595,11 +2671,16 @@ const file_aifactory_featurestore_v1_featurestore_proto_rawDesc = "" +
 	"\tjoin_keys\x18\x01 \x03(\v22.aifactory.featurestore.v1.EntityRow.JoinKeysEntryR\bjoinKeys\x1a]\n" +
 	"\rJoinKeysEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x126\n" +
-	"\x05value\x18\x02 \x01(\v2 .aifactory.featurestore.v1.ValueR\x05value:\x028\x01\"\xa1\x01\n" +
+	"\x05value\x18\x02 \x01(\v2 .aifactory.featurestore.v1.ValueR\x05value:\x028\x01\"\xf2\x01\n" +
 	"\x18GetOnlineFeaturesRequest\x12'\n" +
 	"\x0ffeature_service\x18\x01 \x01(\tR\x0efeatureService\x12\x1a\n" +
 	"\bfeatures\x18\x02 \x03(\tR\bfeatures\x12@\n" +
-	"\bentities\x18\x03 \x03(\v2$.aifactory.featurestore.v1.EntityRowR\bentities\"\xc1\x01\n" +
+	"\bentities\x18\x03 \x03(\v2$.aifactory.featurestore.v1.EntityRowR\bentities\x12O\n" +
+	"\x0eentity_columns\x18\x04 \x03(\v2(.aifactory.featurestore.v1.JoinKeyColumnR\rentityColumns\"U\n" +
+	"\rJoinKeyColumn\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\astrings\x18\x02 \x03(\tR\astrings\x12\x16\n" +
+	"\x06int64s\x18\x03 \x03(\x03R\x06int64s\"\xc1\x01\n" +
 	"\rFeatureVector\x128\n" +
 	"\x06values\x18\x01 \x03(\v2 .aifactory.featurestore.v1.ValueR\x06values\x12D\n" +
 	"\bstatuses\x18\x02 \x03(\x0e2(.aifactory.featurestore.v1.FeatureStatusR\bstatuses\x12*\n" +
@@ -2707,7 +2788,7 @@ func file_aifactory_featurestore_v1_featurestore_proto_rawDescGZIP() []byte {
 }
 
 var file_aifactory_featurestore_v1_featurestore_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_aifactory_featurestore_v1_featurestore_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_aifactory_featurestore_v1_featurestore_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_aifactory_featurestore_v1_featurestore_proto_goTypes = []any{
 	(ValueType)(0),                        // 0: aifactory.featurestore.v1.ValueType
 	(AggregationFunction)(0),              // 1: aifactory.featurestore.v1.AggregationFunction
@@ -2734,38 +2815,39 @@ var file_aifactory_featurestore_v1_featurestore_proto_goTypes = []any{
 	(*GetFeatureServiceResponse)(nil),     // 22: aifactory.featurestore.v1.GetFeatureServiceResponse
 	(*EntityRow)(nil),                     // 23: aifactory.featurestore.v1.EntityRow
 	(*GetOnlineFeaturesRequest)(nil),      // 24: aifactory.featurestore.v1.GetOnlineFeaturesRequest
-	(*FeatureVector)(nil),                 // 25: aifactory.featurestore.v1.FeatureVector
-	(*GetOnlineFeaturesResponse)(nil),     // 26: aifactory.featurestore.v1.GetOnlineFeaturesResponse
-	(*FeatureColumn)(nil),                 // 27: aifactory.featurestore.v1.FeatureColumn
-	(*HistoricalHeader)(nil),              // 28: aifactory.featurestore.v1.HistoricalHeader
-	(*HistoricalRow)(nil),                 // 29: aifactory.featurestore.v1.HistoricalRow
-	(*GetHistoricalFeaturesRequest)(nil),  // 30: aifactory.featurestore.v1.GetHistoricalFeaturesRequest
-	(*HistoricalRows)(nil),                // 31: aifactory.featurestore.v1.HistoricalRows
-	(*JoinedRow)(nil),                     // 32: aifactory.featurestore.v1.JoinedRow
-	(*GetHistoricalFeaturesResponse)(nil), // 33: aifactory.featurestore.v1.GetHistoricalFeaturesResponse
-	(*BackfillRequest)(nil),               // 34: aifactory.featurestore.v1.BackfillRequest
-	(*BackfillResponse)(nil),              // 35: aifactory.featurestore.v1.BackfillResponse
-	(*FeatureViewChanged)(nil),            // 36: aifactory.featurestore.v1.FeatureViewChanged
-	(*EntityChanged)(nil),                 // 37: aifactory.featurestore.v1.EntityChanged
-	(*FeatureServiceChanged)(nil),         // 38: aifactory.featurestore.v1.FeatureServiceChanged
-	nil,                                   // 39: aifactory.featurestore.v1.EntityRow.JoinKeysEntry
-	nil,                                   // 40: aifactory.featurestore.v1.HistoricalRow.JoinKeysEntry
-	(*timestamppb.Timestamp)(nil),         // 41: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),           // 42: google.protobuf.Duration
+	(*JoinKeyColumn)(nil),                 // 25: aifactory.featurestore.v1.JoinKeyColumn
+	(*FeatureVector)(nil),                 // 26: aifactory.featurestore.v1.FeatureVector
+	(*GetOnlineFeaturesResponse)(nil),     // 27: aifactory.featurestore.v1.GetOnlineFeaturesResponse
+	(*FeatureColumn)(nil),                 // 28: aifactory.featurestore.v1.FeatureColumn
+	(*HistoricalHeader)(nil),              // 29: aifactory.featurestore.v1.HistoricalHeader
+	(*HistoricalRow)(nil),                 // 30: aifactory.featurestore.v1.HistoricalRow
+	(*GetHistoricalFeaturesRequest)(nil),  // 31: aifactory.featurestore.v1.GetHistoricalFeaturesRequest
+	(*HistoricalRows)(nil),                // 32: aifactory.featurestore.v1.HistoricalRows
+	(*JoinedRow)(nil),                     // 33: aifactory.featurestore.v1.JoinedRow
+	(*GetHistoricalFeaturesResponse)(nil), // 34: aifactory.featurestore.v1.GetHistoricalFeaturesResponse
+	(*BackfillRequest)(nil),               // 35: aifactory.featurestore.v1.BackfillRequest
+	(*BackfillResponse)(nil),              // 36: aifactory.featurestore.v1.BackfillResponse
+	(*FeatureViewChanged)(nil),            // 37: aifactory.featurestore.v1.FeatureViewChanged
+	(*EntityChanged)(nil),                 // 38: aifactory.featurestore.v1.EntityChanged
+	(*FeatureServiceChanged)(nil),         // 39: aifactory.featurestore.v1.FeatureServiceChanged
+	nil,                                   // 40: aifactory.featurestore.v1.EntityRow.JoinKeysEntry
+	nil,                                   // 41: aifactory.featurestore.v1.HistoricalRow.JoinKeysEntry
+	(*timestamppb.Timestamp)(nil),         // 42: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),           // 43: google.protobuf.Duration
 }
 var file_aifactory_featurestore_v1_featurestore_proto_depIdxs = []int32{
-	41, // 0: aifactory.featurestore.v1.Value.timestamp_value:type_name -> google.protobuf.Timestamp
+	42, // 0: aifactory.featurestore.v1.Value.timestamp_value:type_name -> google.protobuf.Timestamp
 	0,  // 1: aifactory.featurestore.v1.JoinKey.type:type_name -> aifactory.featurestore.v1.ValueType
 	4,  // 2: aifactory.featurestore.v1.Entity.join_keys:type_name -> aifactory.featurestore.v1.JoinKey
-	41, // 3: aifactory.featurestore.v1.Entity.update_time:type_name -> google.protobuf.Timestamp
+	42, // 3: aifactory.featurestore.v1.Entity.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 4: aifactory.featurestore.v1.Feature.type:type_name -> aifactory.featurestore.v1.ValueType
 	1,  // 5: aifactory.featurestore.v1.Feature.aggregation:type_name -> aifactory.featurestore.v1.AggregationFunction
-	42, // 6: aifactory.featurestore.v1.Feature.window:type_name -> google.protobuf.Duration
+	43, // 6: aifactory.featurestore.v1.Feature.window:type_name -> google.protobuf.Duration
 	6,  // 7: aifactory.featurestore.v1.FeatureView.source:type_name -> aifactory.featurestore.v1.Source
-	42, // 8: aifactory.featurestore.v1.FeatureView.ttl:type_name -> google.protobuf.Duration
+	43, // 8: aifactory.featurestore.v1.FeatureView.ttl:type_name -> google.protobuf.Duration
 	7,  // 9: aifactory.featurestore.v1.FeatureView.features:type_name -> aifactory.featurestore.v1.Feature
-	41, // 10: aifactory.featurestore.v1.FeatureView.update_time:type_name -> google.protobuf.Timestamp
-	41, // 11: aifactory.featurestore.v1.FeatureService.update_time:type_name -> google.protobuf.Timestamp
+	42, // 10: aifactory.featurestore.v1.FeatureView.update_time:type_name -> google.protobuf.Timestamp
+	42, // 11: aifactory.featurestore.v1.FeatureService.update_time:type_name -> google.protobuf.Timestamp
 	5,  // 12: aifactory.featurestore.v1.ApplyRequest.entities:type_name -> aifactory.featurestore.v1.Entity
 	8,  // 13: aifactory.featurestore.v1.ApplyRequest.feature_views:type_name -> aifactory.featurestore.v1.FeatureView
 	9,  // 14: aifactory.featurestore.v1.ApplyRequest.feature_services:type_name -> aifactory.featurestore.v1.FeatureService
@@ -2775,52 +2857,53 @@ var file_aifactory_featurestore_v1_featurestore_proto_depIdxs = []int32{
 	9,  // 18: aifactory.featurestore.v1.ListFeatureServicesResponse.feature_services:type_name -> aifactory.featurestore.v1.FeatureService
 	8,  // 19: aifactory.featurestore.v1.GetFeatureViewResponse.feature_view:type_name -> aifactory.featurestore.v1.FeatureView
 	9,  // 20: aifactory.featurestore.v1.GetFeatureServiceResponse.feature_service:type_name -> aifactory.featurestore.v1.FeatureService
-	39, // 21: aifactory.featurestore.v1.EntityRow.join_keys:type_name -> aifactory.featurestore.v1.EntityRow.JoinKeysEntry
+	40, // 21: aifactory.featurestore.v1.EntityRow.join_keys:type_name -> aifactory.featurestore.v1.EntityRow.JoinKeysEntry
 	23, // 22: aifactory.featurestore.v1.GetOnlineFeaturesRequest.entities:type_name -> aifactory.featurestore.v1.EntityRow
-	3,  // 23: aifactory.featurestore.v1.FeatureVector.values:type_name -> aifactory.featurestore.v1.Value
-	2,  // 24: aifactory.featurestore.v1.FeatureVector.statuses:type_name -> aifactory.featurestore.v1.FeatureStatus
-	27, // 25: aifactory.featurestore.v1.GetOnlineFeaturesResponse.columns:type_name -> aifactory.featurestore.v1.FeatureColumn
-	0,  // 26: aifactory.featurestore.v1.FeatureColumn.type:type_name -> aifactory.featurestore.v1.ValueType
-	2,  // 27: aifactory.featurestore.v1.FeatureColumn.statuses:type_name -> aifactory.featurestore.v1.FeatureStatus
-	40, // 28: aifactory.featurestore.v1.HistoricalRow.join_keys:type_name -> aifactory.featurestore.v1.HistoricalRow.JoinKeysEntry
-	41, // 29: aifactory.featurestore.v1.HistoricalRow.timestamp:type_name -> google.protobuf.Timestamp
-	3,  // 30: aifactory.featurestore.v1.HistoricalRow.extra:type_name -> aifactory.featurestore.v1.Value
-	28, // 31: aifactory.featurestore.v1.GetHistoricalFeaturesRequest.header:type_name -> aifactory.featurestore.v1.HistoricalHeader
-	31, // 32: aifactory.featurestore.v1.GetHistoricalFeaturesRequest.rows:type_name -> aifactory.featurestore.v1.HistoricalRows
-	29, // 33: aifactory.featurestore.v1.HistoricalRows.rows:type_name -> aifactory.featurestore.v1.HistoricalRow
-	29, // 34: aifactory.featurestore.v1.JoinedRow.row:type_name -> aifactory.featurestore.v1.HistoricalRow
-	25, // 35: aifactory.featurestore.v1.JoinedRow.features:type_name -> aifactory.featurestore.v1.FeatureVector
-	32, // 36: aifactory.featurestore.v1.GetHistoricalFeaturesResponse.rows:type_name -> aifactory.featurestore.v1.JoinedRow
-	41, // 37: aifactory.featurestore.v1.BackfillRequest.start:type_name -> google.protobuf.Timestamp
-	41, // 38: aifactory.featurestore.v1.BackfillRequest.end:type_name -> google.protobuf.Timestamp
-	8,  // 39: aifactory.featurestore.v1.FeatureViewChanged.feature_view:type_name -> aifactory.featurestore.v1.FeatureView
-	5,  // 40: aifactory.featurestore.v1.EntityChanged.entity:type_name -> aifactory.featurestore.v1.Entity
-	9,  // 41: aifactory.featurestore.v1.FeatureServiceChanged.feature_service:type_name -> aifactory.featurestore.v1.FeatureService
-	3,  // 42: aifactory.featurestore.v1.EntityRow.JoinKeysEntry.value:type_name -> aifactory.featurestore.v1.Value
-	3,  // 43: aifactory.featurestore.v1.HistoricalRow.JoinKeysEntry.value:type_name -> aifactory.featurestore.v1.Value
-	10, // 44: aifactory.featurestore.v1.FeatureStoreService.Apply:input_type -> aifactory.featurestore.v1.ApplyRequest
-	13, // 45: aifactory.featurestore.v1.FeatureStoreService.ListEntities:input_type -> aifactory.featurestore.v1.ListEntitiesRequest
-	15, // 46: aifactory.featurestore.v1.FeatureStoreService.ListFeatureViews:input_type -> aifactory.featurestore.v1.ListFeatureViewsRequest
-	17, // 47: aifactory.featurestore.v1.FeatureStoreService.ListFeatureServices:input_type -> aifactory.featurestore.v1.ListFeatureServicesRequest
-	19, // 48: aifactory.featurestore.v1.FeatureStoreService.GetFeatureView:input_type -> aifactory.featurestore.v1.GetFeatureViewRequest
-	21, // 49: aifactory.featurestore.v1.FeatureStoreService.GetFeatureService:input_type -> aifactory.featurestore.v1.GetFeatureServiceRequest
-	24, // 50: aifactory.featurestore.v1.FeatureStoreService.GetOnlineFeatures:input_type -> aifactory.featurestore.v1.GetOnlineFeaturesRequest
-	30, // 51: aifactory.featurestore.v1.FeatureStoreService.GetHistoricalFeatures:input_type -> aifactory.featurestore.v1.GetHistoricalFeaturesRequest
-	34, // 52: aifactory.featurestore.v1.FeatureStoreService.Backfill:input_type -> aifactory.featurestore.v1.BackfillRequest
-	12, // 53: aifactory.featurestore.v1.FeatureStoreService.Apply:output_type -> aifactory.featurestore.v1.ApplyResponse
-	14, // 54: aifactory.featurestore.v1.FeatureStoreService.ListEntities:output_type -> aifactory.featurestore.v1.ListEntitiesResponse
-	16, // 55: aifactory.featurestore.v1.FeatureStoreService.ListFeatureViews:output_type -> aifactory.featurestore.v1.ListFeatureViewsResponse
-	18, // 56: aifactory.featurestore.v1.FeatureStoreService.ListFeatureServices:output_type -> aifactory.featurestore.v1.ListFeatureServicesResponse
-	20, // 57: aifactory.featurestore.v1.FeatureStoreService.GetFeatureView:output_type -> aifactory.featurestore.v1.GetFeatureViewResponse
-	22, // 58: aifactory.featurestore.v1.FeatureStoreService.GetFeatureService:output_type -> aifactory.featurestore.v1.GetFeatureServiceResponse
-	26, // 59: aifactory.featurestore.v1.FeatureStoreService.GetOnlineFeatures:output_type -> aifactory.featurestore.v1.GetOnlineFeaturesResponse
-	33, // 60: aifactory.featurestore.v1.FeatureStoreService.GetHistoricalFeatures:output_type -> aifactory.featurestore.v1.GetHistoricalFeaturesResponse
-	35, // 61: aifactory.featurestore.v1.FeatureStoreService.Backfill:output_type -> aifactory.featurestore.v1.BackfillResponse
-	53, // [53:62] is the sub-list for method output_type
-	44, // [44:53] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	25, // 23: aifactory.featurestore.v1.GetOnlineFeaturesRequest.entity_columns:type_name -> aifactory.featurestore.v1.JoinKeyColumn
+	3,  // 24: aifactory.featurestore.v1.FeatureVector.values:type_name -> aifactory.featurestore.v1.Value
+	2,  // 25: aifactory.featurestore.v1.FeatureVector.statuses:type_name -> aifactory.featurestore.v1.FeatureStatus
+	28, // 26: aifactory.featurestore.v1.GetOnlineFeaturesResponse.columns:type_name -> aifactory.featurestore.v1.FeatureColumn
+	0,  // 27: aifactory.featurestore.v1.FeatureColumn.type:type_name -> aifactory.featurestore.v1.ValueType
+	2,  // 28: aifactory.featurestore.v1.FeatureColumn.statuses:type_name -> aifactory.featurestore.v1.FeatureStatus
+	41, // 29: aifactory.featurestore.v1.HistoricalRow.join_keys:type_name -> aifactory.featurestore.v1.HistoricalRow.JoinKeysEntry
+	42, // 30: aifactory.featurestore.v1.HistoricalRow.timestamp:type_name -> google.protobuf.Timestamp
+	3,  // 31: aifactory.featurestore.v1.HistoricalRow.extra:type_name -> aifactory.featurestore.v1.Value
+	29, // 32: aifactory.featurestore.v1.GetHistoricalFeaturesRequest.header:type_name -> aifactory.featurestore.v1.HistoricalHeader
+	32, // 33: aifactory.featurestore.v1.GetHistoricalFeaturesRequest.rows:type_name -> aifactory.featurestore.v1.HistoricalRows
+	30, // 34: aifactory.featurestore.v1.HistoricalRows.rows:type_name -> aifactory.featurestore.v1.HistoricalRow
+	30, // 35: aifactory.featurestore.v1.JoinedRow.row:type_name -> aifactory.featurestore.v1.HistoricalRow
+	26, // 36: aifactory.featurestore.v1.JoinedRow.features:type_name -> aifactory.featurestore.v1.FeatureVector
+	33, // 37: aifactory.featurestore.v1.GetHistoricalFeaturesResponse.rows:type_name -> aifactory.featurestore.v1.JoinedRow
+	42, // 38: aifactory.featurestore.v1.BackfillRequest.start:type_name -> google.protobuf.Timestamp
+	42, // 39: aifactory.featurestore.v1.BackfillRequest.end:type_name -> google.protobuf.Timestamp
+	8,  // 40: aifactory.featurestore.v1.FeatureViewChanged.feature_view:type_name -> aifactory.featurestore.v1.FeatureView
+	5,  // 41: aifactory.featurestore.v1.EntityChanged.entity:type_name -> aifactory.featurestore.v1.Entity
+	9,  // 42: aifactory.featurestore.v1.FeatureServiceChanged.feature_service:type_name -> aifactory.featurestore.v1.FeatureService
+	3,  // 43: aifactory.featurestore.v1.EntityRow.JoinKeysEntry.value:type_name -> aifactory.featurestore.v1.Value
+	3,  // 44: aifactory.featurestore.v1.HistoricalRow.JoinKeysEntry.value:type_name -> aifactory.featurestore.v1.Value
+	10, // 45: aifactory.featurestore.v1.FeatureStoreService.Apply:input_type -> aifactory.featurestore.v1.ApplyRequest
+	13, // 46: aifactory.featurestore.v1.FeatureStoreService.ListEntities:input_type -> aifactory.featurestore.v1.ListEntitiesRequest
+	15, // 47: aifactory.featurestore.v1.FeatureStoreService.ListFeatureViews:input_type -> aifactory.featurestore.v1.ListFeatureViewsRequest
+	17, // 48: aifactory.featurestore.v1.FeatureStoreService.ListFeatureServices:input_type -> aifactory.featurestore.v1.ListFeatureServicesRequest
+	19, // 49: aifactory.featurestore.v1.FeatureStoreService.GetFeatureView:input_type -> aifactory.featurestore.v1.GetFeatureViewRequest
+	21, // 50: aifactory.featurestore.v1.FeatureStoreService.GetFeatureService:input_type -> aifactory.featurestore.v1.GetFeatureServiceRequest
+	24, // 51: aifactory.featurestore.v1.FeatureStoreService.GetOnlineFeatures:input_type -> aifactory.featurestore.v1.GetOnlineFeaturesRequest
+	31, // 52: aifactory.featurestore.v1.FeatureStoreService.GetHistoricalFeatures:input_type -> aifactory.featurestore.v1.GetHistoricalFeaturesRequest
+	35, // 53: aifactory.featurestore.v1.FeatureStoreService.Backfill:input_type -> aifactory.featurestore.v1.BackfillRequest
+	12, // 54: aifactory.featurestore.v1.FeatureStoreService.Apply:output_type -> aifactory.featurestore.v1.ApplyResponse
+	14, // 55: aifactory.featurestore.v1.FeatureStoreService.ListEntities:output_type -> aifactory.featurestore.v1.ListEntitiesResponse
+	16, // 56: aifactory.featurestore.v1.FeatureStoreService.ListFeatureViews:output_type -> aifactory.featurestore.v1.ListFeatureViewsResponse
+	18, // 57: aifactory.featurestore.v1.FeatureStoreService.ListFeatureServices:output_type -> aifactory.featurestore.v1.ListFeatureServicesResponse
+	20, // 58: aifactory.featurestore.v1.FeatureStoreService.GetFeatureView:output_type -> aifactory.featurestore.v1.GetFeatureViewResponse
+	22, // 59: aifactory.featurestore.v1.FeatureStoreService.GetFeatureService:output_type -> aifactory.featurestore.v1.GetFeatureServiceResponse
+	27, // 60: aifactory.featurestore.v1.FeatureStoreService.GetOnlineFeatures:output_type -> aifactory.featurestore.v1.GetOnlineFeaturesResponse
+	34, // 61: aifactory.featurestore.v1.FeatureStoreService.GetHistoricalFeatures:output_type -> aifactory.featurestore.v1.GetHistoricalFeaturesResponse
+	36, // 62: aifactory.featurestore.v1.FeatureStoreService.Backfill:output_type -> aifactory.featurestore.v1.BackfillResponse
+	54, // [54:63] is the sub-list for method output_type
+	45, // [45:54] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_aifactory_featurestore_v1_featurestore_proto_init() }
@@ -2835,7 +2918,7 @@ func file_aifactory_featurestore_v1_featurestore_proto_init() {
 		(*Value_BoolValue)(nil),
 		(*Value_TimestampValue)(nil),
 	}
-	file_aifactory_featurestore_v1_featurestore_proto_msgTypes[27].OneofWrappers = []any{
+	file_aifactory_featurestore_v1_featurestore_proto_msgTypes[28].OneofWrappers = []any{
 		(*GetHistoricalFeaturesRequest_Header)(nil),
 		(*GetHistoricalFeaturesRequest_Rows)(nil),
 	}
@@ -2845,7 +2928,7 @@ func file_aifactory_featurestore_v1_featurestore_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aifactory_featurestore_v1_featurestore_proto_rawDesc), len(file_aifactory_featurestore_v1_featurestore_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   38,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
