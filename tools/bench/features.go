@@ -174,6 +174,9 @@ func runFeaturesChild(ctx context.Context, raw json.RawMessage) (any, error) {
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, err
 	}
+	// The process runs as the services' binaries do (as in the ingest
+	// benchmark's ours phase).
+	service.TuneGC()
 	m, err := startMesh(ctx, meshOptions{natsURL: p.NATSURL, featureStore: true, redisURL: p.RedisURL, redisPrefix: p.Prefix, durablePrefix: "bench"})
 	if err != nil {
 		return nil, err
