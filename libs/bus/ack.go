@@ -22,8 +22,8 @@ type pubAck struct {
 // message, {"stream":"S","seq":N} with an optional "duplicate":true, is read
 // directly; anything else (an error, a "domain", fields of newer servers)
 // goes through encoding/json. A server error comes back as its
-// *jetstream.APIError.
-// stream is a likely stream name, returned instead of a copy when it matches.
+// *jetstream.APIError. stream is the likely stream name, returned instead
+// of a copy when the ack names it.
 func parseAck(data []byte, stream string) (Ack, error) {
 	if a, ok := parseCommonAck(data, stream); ok {
 		return a, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,21 +61,11 @@ func (b *Bus) PublishBatch(ctx context.Context, batch []Outgoing) ([]Result, err
 		if i%64 == 0 && ctx.Err() != nil {
 			break // the rest fail below, unpublished
 		}
-		clear(h)
-		m, ev, err := b.messageWith(ctx, o.Subject, o.Event, vals, h, o.Subject == checked)
-		if err == nil {
-			checked = o.Subject
-		}
-		if err == nil {
-			msg.Subject, msg.Data, msg.Reply = m.Subject, m.Data, p.reply(i)
-			err = b.nc.PublishMsg(msg)
-			if err != nil {
-				err = fmt.Errorf("bus: publish %s (ce-id %s): %w", o.Subject, ev.ID, err)
-			}
-		}
-		if err != nil {
+		if err := b.publishOne(ctx, o, i, p, vals, msg, checked); err != nil {
 			acks.fail(p, i, err)
+			continue
 		}
+		checked = o.Subject
 	}
 	select {
 	case <-p.done:
@@ -82,15 +73,34 @@ func (b *Bus) PublishBatch(ctx context.Context, batch []Outgoing) ([]Result, err
 	}
 	results := acks.close(p)
 	for i, r := range results {
-		if r.Err == nil && !r.acked {
+		if !r.settled() {
 			results[i].Err = fmt.Errorf("bus: publish %s (ce-id %s): not acknowledged: %w", batch[i].Subject, batch[i].Event.ID, ctx.Err())
 		}
 	}
-	out := make([]Result, len(results))
-	for i, r := range results {
-		out[i] = r.Result
+	return results, nil
+}
+
+// publishOne publishes event i of a batch with reply subject p.reply(i),
+// encoding it from msg's header map, which it clears first: the core
+// publish encodes the headers before it returns. checked is a subject
+// already found valid.
+func (b *Bus) publishOne(ctx context.Context, o Outgoing, i int, p *pendingBatch, vals values, msg *nats.Msg, checked string) error {
+	if o.Subject != checked {
+		if err := validateSubject(o.Subject, false); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	clear(msg.Header)
+	maps.Copy(msg.Header, o.Event.Headers)
+	ev, err := b.setHeaders(ctx, o.Subject, o.Event, vals, msg.Header)
+	if err != nil {
+		return err
+	}
+	msg.Subject, msg.Data, msg.Reply = o.Subject, ev.Data, p.reply(i)
+	if err := b.nc.PublishMsg(msg); err != nil {
+		return fmt.Errorf("bus: publish %s (ce-id %s): %w", o.Subject, ev.ID, err)
+	}
+	return nil
 }
 
 // ackRouter returns the Bus's router of publish acks, subscribing its reply
@@ -128,15 +138,14 @@ type ackRouter struct {
 type pendingBatch struct {
 	id      uint64
 	replyTo string // <prefix><id>.
-	results []ackResult
-	left    int // results neither acked nor failed
+	results []Result
+	left    int // results not yet settled
 	done    chan struct{}
 }
 
-type ackResult struct {
-	Result
-	acked bool
-}
+// settled reports whether r holds an outcome: an ack (which always names
+// its stream) or an error.
+func (r Result) settled() bool { return r.Ack.Stream != "" || r.Err != nil }
 
 func (p *pendingBatch) reply(i int) string { return p.replyTo + strconv.Itoa(i) }
 
@@ -146,7 +155,7 @@ func (r *ackRouter) open(n int) *pendingBatch {
 	r.next++
 	p := &pendingBatch{
 		id: r.next, replyTo: r.prefix + strconv.FormatUint(r.next, 10) + ".",
-		results: make([]ackResult, n), left: n, done: make(chan struct{}),
+		results: make([]Result, n), left: n, done: make(chan struct{}),
 	}
 	if n == 0 {
 		close(p.done)
@@ -157,7 +166,7 @@ func (r *ackRouter) open(n int) *pendingBatch {
 
 // close stops routing acks to p and returns its results, which nothing
 // writes any more. Closing twice is harmless.
-func (r *ackRouter) close(p *pendingBatch) []ackResult {
+func (r *ackRouter) close(p *pendingBatch) []Result {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.pending, p.id)
@@ -168,12 +177,12 @@ func (r *ackRouter) close(p *pendingBatch) []ackResult {
 func (r *ackRouter) fail(p *pendingBatch, i int, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.settle(p, i, ackResult{Result: Result{Err: err}})
+	r.settle(p, i, Result{Err: err})
 }
 
 // settle stores the outcome of event i of p once; r.mu is held.
-func (r *ackRouter) settle(p *pendingBatch, i int, res ackResult) {
-	if i < 0 || i >= len(p.results) || p.results[i].acked || p.results[i].Err != nil {
+func (r *ackRouter) settle(p *pendingBatch, i int, res Result) {
+	if i < 0 || i >= len(p.results) || p.results[i].settled() {
 		return // not ours, or a redelivered reply
 	}
 	p.results[i] = res
@@ -189,13 +198,13 @@ func (r *ackRouter) handle(m *nats.Msg) {
 	if !ok {
 		return
 	}
-	var res ackResult
+	var res Result
 	if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
 		res.Err = fmt.Errorf("bus: publish: %w", jetstream.ErrNoStreamResponse)
 	} else if ack, err := parseAck(m.Data, r.lastStream); err != nil {
 		res.Err = fmt.Errorf("bus: publish: %w", err)
 	} else {
-		res.Ack, res.acked = ack, true
+		res.Ack = ack
 		r.lastStream = ack.Stream
 	}
 	r.mu.Lock()

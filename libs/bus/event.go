@@ -31,7 +31,8 @@ const (
 	SpecVersion = "1.0"
 	// ContentTypeProtobuf is the content-type of PublishProto events.
 	ContentTypeProtobuf = "application/protobuf"
-	// ContentTypeJSON is the content-type of JSON data records.
+	// ContentTypeJSON is the content-type of JSON event bodies (lineage
+	// events; data records are always JSON and carry no content-type).
 	ContentTypeJSON = "application/json"
 )
 
@@ -147,21 +148,30 @@ func (v values) get(s string) []string {
 	return vs
 }
 
-// message builds the NATS message for ev on subject.
+// message builds the NATS message for ev on subject. The event's header
+// map becomes the message's (see Event.Headers).
 func (b *Bus) message(ctx context.Context, subject string, ev Event) (*nats.Msg, Event, error) {
-	return b.messageWith(ctx, subject, ev, nil, nil, false)
+	if err := validateSubject(subject, false); err != nil {
+		return nil, ev, err
+	}
+	h := ev.Headers
+	if h == nil {
+		h = make(nats.Header, 10)
+	}
+	ev, err := b.setHeaders(ctx, subject, ev, nil, h)
+	if err != nil {
+		return nil, ev, err
+	}
+	return &nats.Msg{Subject: subject, Header: h, Data: ev.Data}, ev, nil
 }
 
-// messageWith is message sharing repeated header values through vals.
-// subjectOK skips checking a subject the caller already found valid.
-func (b *Bus) messageWith(ctx context.Context, subject string, ev Event, vals values, h nats.Header, subjectOK bool) (*nats.Msg, Event, error) {
-	if !subjectOK {
-		if err := validateSubject(subject, false); err != nil {
-			return nil, ev, err
-		}
-	}
+// setHeaders fills in ev's defaults (ID, Source, Time) and writes its
+// CloudEvents and trace headers into h, over any of the same names already
+// there. vals, when not nil, shares repeated header values (and the trace
+// context) across the events of a batch.
+func (b *Bus) setHeaders(ctx context.Context, subject string, ev Event, vals values, h nats.Header) (Event, error) {
 	if ev.Type == "" {
-		return nil, ev, fmt.Errorf("bus: publish to %s: event Type (ce-type) is required", subject)
+		return ev, fmt.Errorf("bus: publish to %s: event Type (ce-type) is required", subject)
 	}
 	if ev.ID == "" {
 		ev.ID = newID()
@@ -171,19 +181,6 @@ func (b *Bus) messageWith(ctx context.Context, subject string, ev Event, vals va
 	}
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
-	}
-	// A batch passes its own (cleared) map and the event's extra headers
-	// are copied in; otherwise the event's map becomes the message's (see
-	// Event.Headers).
-	if h == nil {
-		h = ev.Headers
-		if h == nil {
-			h = make(nats.Header, 10)
-		}
-	} else {
-		for k, v := range ev.Headers {
-			h[k] = v
-		}
 	}
 	id := []string{ev.ID}
 	h[HeaderSpecVersion] = vals.get(SpecVersion)
@@ -214,7 +211,7 @@ func (b *Bus) messageWith(ctx context.Context, subject string, ev Event, vals va
 		vals[traceKey] = h[HeaderTraceParent] // nil when ctx has no span
 		vals[traceStateKey] = h[HeaderTraceState]
 	}
-	return &nats.Msg{Subject: subject, Header: h, Data: ev.Data}, ev, nil
+	return ev, nil
 }
 
 // Publish stores ev on subject and waits for the JetStream ack. A nil error
