@@ -93,8 +93,7 @@ func ingestRound(ctx context.Context, o options, path, version string, n int64, 
 	if r.ours.Duplicates != r.floor.Duplicates {
 		logf("warning: DATA_BENCH dedup window differs: ours %s, floor %s", r.ours.Duplicates, r.floor.Duplicates)
 	}
-	r.ratios = []float64{r.throughputRatio()}
-	logf("ingest: %d records%s: ours %.0f msgs/s, floor %.0f msgs/s, ratio %.2f", n, of, r.ours.MsgsPerSec(), r.floor.MsgsPerSec(), r.ratios[0])
+	logf("ingest: %d records%s: ours %.0f msgs/s, floor %.0f msgs/s, ratio %.2f", n, of, r.ours.MsgsPerSec(), r.floor.MsgsPerSec(), r.throughputRatio())
 	return r, nil
 }
 
@@ -106,7 +105,6 @@ func medianRound(rounds []ingestRun) ingestRun {
 	sorted := slices.Clone(rounds)
 	slices.SortFunc(sorted, func(a, b ingestRun) int { return cmp.Compare(a.throughputRatio(), b.throughputRatio()) })
 	m := sorted[(len(sorted)-1)/2]
-	m.ratios = nil
 	for _, r := range rounds {
 		m.ratios = append(m.ratios, r.throughputRatio())
 		m.ours.PeakRSS = max(m.ours.PeakRSS, r.ours.PeakRSS)
@@ -141,7 +139,7 @@ func ingestPhase(ctx context.Context, natsPath string, p phaseParams, profile st
 	if err != nil {
 		return phaseResult{}, 0, err
 	}
-	r.NATSCPU = natsCPU()
+	r.NATSCPU = natsCPU.done()
 	if r.StreamMsgs != uint64(p.Records) {
 		return phaseResult{}, 0, fmt.Errorf("%s: %s holds %d messages, want %d", p.Phase, benchStream, r.StreamMsgs, p.Records)
 	}

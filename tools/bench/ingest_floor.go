@@ -73,7 +73,7 @@ func runIngestFloor(ctx context.Context, p phaseParams) (phaseResult, error) {
 	slots := make(chan struct{}, p.Inflight)
 	pending := make(chan floorBatch, p.Inflight)
 	g, gctx := errgroup.WithContext(ctx)
-	cpu := startCPUWindow()
+	cpu := startCPUWindow("self")
 	start := time.Now()
 	g.Go(func() error { // the acks, batch after batch
 		for b := range pending {

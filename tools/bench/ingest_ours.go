@@ -83,7 +83,7 @@ func runIngestOurs(ctx context.Context, p phaseParams) (res phaseResult, err err
 	var lat Latencies
 	slots := make(chan struct{}, p.Inflight)
 	sent := make(chan sentBatch, p.Inflight)
-	cpu := startCPUWindow()
+	cpu := startCPUWindow("self")
 	start := time.Now()
 	g.Go(func() error { // the acks, in order
 		for b := range sent {

@@ -166,24 +166,8 @@ func (s *natsServer) PeakRSS() (int64, error) {
 	return PeakRSS(strconv.Itoa(s.cmd.Process.Pid))
 }
 
-// cpuWindow starts measuring the server's CPU time; the function it
-// returns gives the time used since (0, with a warning, if unreadable).
-func (s *natsServer) cpuWindow() func() time.Duration {
-	pid := strconv.Itoa(s.cmd.Process.Pid)
-	start, err := CPUTime(pid)
-	if err != nil {
-		logf("warning: nats-server %v", err)
-		return func() time.Duration { return 0 }
-	}
-	return func() time.Duration {
-		d, err := CPUTime(pid)
-		if err != nil {
-			logf("warning: nats-server %v", err)
-			return 0
-		}
-		return d - start
-	}
-}
+// cpuWindow starts measuring the server's CPU time.
+func (s *natsServer) cpuWindow() cpuWindow { return startCPUWindow(strconv.Itoa(s.cmd.Process.Pid)) }
 
 // profileCPU writes a CPU profile of the server over the next d to file;
 // the returned function waits for it and reports failures as warnings.

@@ -37,26 +37,6 @@ type phaseResult struct {
 	CPU, NATSCPU time.Duration
 }
 
-// cpuWindow measures this process's CPU time from its creation to done.
-type cpuWindow struct{ start time.Duration }
-
-func startCPUWindow() cpuWindow {
-	d, err := CPUTime("self")
-	if err != nil {
-		logf("warning: %v", err)
-	}
-	return cpuWindow{start: d}
-}
-
-func (w cpuWindow) done() time.Duration {
-	d, err := CPUTime("self")
-	if err != nil {
-		logf("warning: %v", err)
-		return 0
-	}
-	return d - w.start
-}
-
 // MsgsPerSec is the phase's throughput.
 func (r phaseResult) MsgsPerSec() float64 {
 	if r.Seconds <= 0 {

@@ -140,3 +140,27 @@ func parseStatCPU(stat []byte) (time.Duration, error) {
 	}
 	return time.Duration(ticks) * time.Second / userHZ, nil
 }
+
+// cpuWindow measures the CPU time process pid ("self" for this one) uses
+// from startCPUWindow to done; unreadable times are warnings and count 0.
+type cpuWindow struct {
+	pid   string
+	start time.Duration
+}
+
+func startCPUWindow(pid string) cpuWindow {
+	d, err := CPUTime(pid)
+	if err != nil {
+		logf("warning: process %s: %v", pid, err)
+	}
+	return cpuWindow{pid: pid, start: d}
+}
+
+func (w cpuWindow) done() time.Duration {
+	d, err := CPUTime(w.pid)
+	if err != nil {
+		logf("warning: process %s: %v", w.pid, err)
+		return 0
+	}
+	return d - w.start
+}
