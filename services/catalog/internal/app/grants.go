@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/aifactory/aifactory/libs/auth"
 	"github.com/aifactory/aifactory/libs/service"
 	catalogv1 "github.com/aifactory/aifactory/proto/gen/go/aifactory/catalog/v1"
 )
@@ -20,14 +21,8 @@ const MaxGrants = 1000
 // write, members and owners of the owning domain or a platform admin.
 // Granting an existing grant again changes nothing.
 func (s *Service) GrantAccess(ctx context.Context, domain, product, grantee string) (*catalogv1.DataProduct, error) {
-	p, err := caller(ctx)
+	p, err := s.authorizeGrant(ctx, domain, product, grantee)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkGrant(domain, product, grantee); err != nil {
-		return nil, err
-	}
-	if err := s.authorizeDomainWrite(ctx, p, domain); err != nil {
 		return nil, err
 	}
 	// Domains are never deleted, so checking outside the transaction below
@@ -58,14 +53,8 @@ func (s *Service) GrantAccess(ctx context.Context, domain, product, grantee stri
 // RevokeAccess withdraws the read access of grantee to a product. Same
 // authorization as GrantAccess; NotFound when there is no such grant.
 func (s *Service) RevokeAccess(ctx context.Context, domain, product, grantee string) (*catalogv1.DataProduct, error) {
-	p, err := caller(ctx)
+	p, err := s.authorizeGrant(ctx, domain, product, grantee)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkGrant(domain, product, grantee); err != nil {
-		return nil, err
-	}
-	if err := s.authorizeDomainWrite(ctx, p, domain); err != nil {
 		return nil, err
 	}
 	out, err := s.repo.UpdateProduct(ctx, domain, product, func(cur *catalogv1.DataProduct) (*catalogv1.DataProduct, []Event, error) {
@@ -78,6 +67,22 @@ func (s *Service) RevokeAccess(ctx context.Context, domain, product, grantee str
 		return up, []Event{{Subject: productSubject(domain, product), Msg: &catalogv1.DataProductChanged{Product: up, Actor: p.Name}}}, nil
 	})
 	return out, storeErr(err, "data product", domain+"/"+product)
+}
+
+// authorizeGrant checks a grant or revoke request and that its caller may
+// write the owning domain's products, and returns the caller.
+func (s *Service) authorizeGrant(ctx context.Context, domain, product, grantee string) (auth.Principal, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	if err := checkGrant(domain, product, grantee); err != nil {
+		return auth.Principal{}, err
+	}
+	if err := s.authorizeDomainWrite(ctx, p, domain); err != nil {
+		return auth.Principal{}, err
+	}
+	return p, nil
 }
 
 // checkGrant validates the names of a grant request.
