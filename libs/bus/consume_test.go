@@ -32,9 +32,17 @@ func publishN(t *testing.T, b *Bus, ctx context.Context, subject string, n int) 
 // waitAllAcked waits until the consumer has nothing pending or unacked.
 func waitAllAcked(t *testing.T, b *Bus, stream, durable string, want uint64) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("%s/%s to ack %d messages", stream, durable, want), func() bool {
-		info := tryConsumerInfo(t, b, stream, durable)
-		return info != nil && info.NumPending == 0 && info.NumAckPending == 0 && info.AckFloor.Stream == want
+	var last *jetstream.ConsumerInfo
+	eventuallyDescribed(t, func() bool {
+		last = tryConsumerInfo(t, b, stream, durable)
+		return last != nil && last.NumPending == 0 && last.NumAckPending == 0 && last.AckFloor.Stream == want
+	}, func() string {
+		state := "no consumer"
+		if i := last; i != nil {
+			state = fmt.Sprintf("pending %d, ack pending %d, redelivered %d, waiting pulls %d, delivered %d, ack floor %d",
+				i.NumPending, i.NumAckPending, i.NumRedelivered, i.NumWaiting, i.Delivered.Stream, i.AckFloor.Stream)
+		}
+		return fmt.Sprintf("%s/%s to ack %d messages (last: %s)", stream, durable, want, state)
 	})
 }
 

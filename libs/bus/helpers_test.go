@@ -193,10 +193,17 @@ func runConsumer(t *testing.T, b *Bus, spec ConsumerSpec, h Handler) (stop func(
 // eventually polls cond every 10ms until it holds or 10s pass.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
+	eventuallyDescribed(t, cond, func() string { return what })
+}
+
+// eventuallyDescribed is eventually with what it waits for described at
+// the time it gives up (say, with the last state it saw).
+func eventuallyDescribed(t *testing.T, cond func() bool, what func() string) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out waiting for %s", what())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
